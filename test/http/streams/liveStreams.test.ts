@@ -389,6 +389,23 @@ describe('what each answer, refusal and event says', () => {
       shown.close();
     });
 
+    test('a notice, a presence with its name and a sign-in with its customer pass on as told', async () => {
+      const { fake, url } = await opened();
+      const stream = await openStream(url);
+      await stream.next((e) => e.event === 'session');
+      const time = new Date(T0).toISOString();
+      fake.emit({ type: 'notice', code: 'masked', detectors: ['card'], messageId: 'm1' });
+      fake.emit({ type: 'presence', presence: 'join', name: 'Ada', time, genesysId: 'never-streamed' });
+      fake.emit({ type: 'session', state: 'signed_in', customer: { firstName: 'Ada' } });
+      await stream.next((e) => e.event === 'session' && dataOf(e).state === 'signed_in');
+      expect(stream.events.slice(1).map((e) => [e.event, dataOf(e)])).toStrictEqual([
+        ['notice', { code: 'masked', detectors: ['card'], messageId: 'm1' }],
+        ['presence', { presence: 'join', name: 'Ada', time }],
+        ['session', { state: 'signed_in', customer: { firstName: 'Ada' } }],
+      ]);
+      stream.close();
+    });
+
     test('a message comes once; an id the stream would not write is never an id line', async () => {
       const { fake, url } = await opened();
       const stream = await openStream(url);
@@ -511,6 +528,31 @@ describe('what each answer, refusal and event says', () => {
         ['receipt', 'r1', receipts[1]],
         ['receipt', 'r1', receipts[2]],
         ['receipt', 'r1', receipt('r1', 'read', T0)],
+      ]);
+      stream.close();
+    });
+
+    test('resumed from the oldest message of the page: all after it, and every receipt from the clock skew before it, the edge included', async () => {
+      const receipt = (messageId: string, status: ReceiptEvent['status'], at: number): ReceiptEvent => ({
+        messageId,
+        status,
+        at: new Date(at).toISOString(),
+      });
+      const page = [textMessage('g1', 'guest', T0 - 3000), textMessage('r1', 'agent', T0 - 2000), textMessage('r2')];
+      const receipts = [
+        receipt('g1', 'delivered', T0 - 3000 - POSITION_SKEW_MS - 1),
+        receipt('g1', 'delivered', T0 - 3000 - POSITION_SKEW_MS),
+        receipt('g1', 'read', T0 - 2000),
+      ];
+      const { url } = await opened(history('g1', page, receipts));
+      const stream = await openStream(url);
+      await stream.next((e) => e.event === 'receipt' && dataOf(e).status === 'read');
+      expect(stream.events.map((e) => [e.event, e.event === 'receipt' ? dataOf(e) : e.id])).toEqual([
+        ['session', 'g1'],
+        ['message', 'r1'],
+        ['message', 'r2'],
+        ['receipt', receipts[1]],
+        ['receipt', receipts[2]],
       ]);
       stream.close();
     });
