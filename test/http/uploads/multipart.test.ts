@@ -5,7 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../../../src/domain/errors';
 import type { Request, Response } from 'express';
-import { checkDeclaredLength, discardRestOfBody, spoolFailure, UploadSpool } from '../../../src/http/uploads/multipart';
+import {
+  checkDeclaredLength,
+  DISCARD_MAX_BYTES,
+  discardRestOfBody,
+  spoolFailure,
+  UploadSpool,
+} from '../../../src/http/uploads/multipart';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -112,6 +118,17 @@ test('any other failure to remove a stale file (rm: EIO) stops the sweep, and wi
   await expect(new UploadSpool(dir).sweep()).rejects.toMatchObject({ code: 'EIO' });
 });
 
+test('closing the spool removes every file still in transit, and only those', async () => {
+  const dir = spoolDir();
+  const spool = new UploadSpool(dir);
+  const [first, second, done] = [spool.newFile(), spool.newFile(), spool.newFile()];
+  for (const file of [first, second, done]) fs.writeFileSync(file, 'part of an upload');
+  await spool.remove(done);
+  fs.writeFileSync(path.join(dir, 'not-ours.txt'), 'kept');
+  await spool.close();
+  expect(fs.readdirSync(dir)).toEqual(['not-ours.txt']);
+});
+
 test('a Content-Length of exactly the limit and the framing is read; one byte more is refused before the body is read', () => {
   const limits = { maxBytes: 1000 } as Parameters<typeof checkDeclaredLength>[1];
   const declaring = (length: number) => ({ headers: { 'content-length': String(length) } }) as unknown as Request;
@@ -137,7 +154,10 @@ test("a spool failure naming its system call is the service's (500, with its cau
 
 describe('the rest of a refused body is read only while there is a rest to read', () => {
   /** A request in the state `discardRestOfBody` finds it in; a pace of 1 byte a second over 20 ms would cut it off at once. */
-  function refused(state: { complete: boolean; destroyed: boolean }) {
+  function refused(
+    state: { complete: boolean; destroyed: boolean },
+    pace: { minBytesPerSecond: number; windowMs: number } = { minBytesPerSecond: 1, windowMs: 20 },
+  ) {
     const req = Object.assign(new EventEmitter(), state, {
       headers: { 'content-length': '100' },
       socket: { destroy: jest.fn() },
@@ -145,7 +165,7 @@ describe('the rest of a refused body is read only while there is a rest to read'
       resume: jest.fn(),
     });
     const res = { setHeader: jest.fn() };
-    discardRestOfBody(req as unknown as Request, res as unknown as Response, { minBytesPerSecond: 1, windowMs: 20 });
+    discardRestOfBody(req as unknown as Request, res as unknown as Response, pace);
     return { req, res };
   }
 
@@ -174,5 +194,29 @@ describe('the rest of a refused body is read only while there is a rest to read'
     const { req } = refused({ complete: false, destroyed: false });
     expect(req.resume).toHaveBeenCalled();
     await waitFor(() => expect(req.socket.destroy).toHaveBeenCalled());
+  });
+
+  test('a window that brings exactly the floor is not too slow; one byte less is', () => {
+    jest.useFakeTimers();
+    try {
+      // 1000 bytes a second, looked at every 100 ms: 100 bytes a window.
+      const { req } = refused({ complete: false, destroyed: false }, { minBytesPerSecond: 1000, windowMs: 100 });
+      req.emit('data', Buffer.alloc(100));
+      jest.advanceTimersByTime(100);
+      expect(req.socket.destroy).not.toHaveBeenCalled();
+      req.emit('data', Buffer.alloc(99));
+      jest.advanceTimersByTime(100);
+      expect(req.socket.destroy).toHaveBeenCalledTimes(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test('a refused body is read up to DISCARD_MAX_BYTES; the byte after it cuts the connection', () => {
+    const { req } = refused({ complete: false, destroyed: false }, { minBytesPerSecond: 0, windowMs: 100 });
+    req.emit('data', Buffer.alloc(DISCARD_MAX_BYTES));
+    expect(req.socket.destroy).not.toHaveBeenCalled();
+    req.emit('data', Buffer.alloc(1));
+    expect(req.socket.destroy).toHaveBeenCalledTimes(1);
   });
 });
