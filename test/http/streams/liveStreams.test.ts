@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import express, { type Request } from 'express';
 import pino from 'pino';
+import type { Availability } from '../../../src/domain/availability';
 import type { NormalizedMessage, ReceiptEvent } from '../../../src/domain/message';
 import { POSITION_SKEW_MS, positionAt } from '../../../src/domain/streamPosition';
 import { PROOF_PAGE_SIZE } from '../../../src/genesys/guest/rest/history';
@@ -404,6 +405,41 @@ describe('what each answer, refusal and event says', () => {
         ['session', { state: 'signed_in', customer: { firstName: 'Ada' } }],
       ]);
       stream.close();
+    });
+
+    test('a guest waiting for an agent hears availability until a person of the centre writes; a bot or the guest does not stop it', async () => {
+      const listeners = new Set<(answer: Availability) => void>();
+      const availability = {
+        subscribe: (listener: (answer: Availability) => void) => {
+          listeners.add(listener);
+          return () => void listeners.delete(listener);
+        },
+      };
+      const { fake, url } = await opened({}, { availability });
+      const stream = await openStream(url);
+      await stream.next((e) => e.event === 'session');
+      const tell = (reason: string) => listeners.forEach((l) => l({ reason } as unknown as Availability));
+      const from = (id: string, direction: string, originatingEntity: string) =>
+        fake.emit({
+          type: 'message',
+          message: { ...textMessage(id), direction, originatingEntity } as NormalizedMessage,
+        });
+      tell('open');
+      from('bot-1', 'outbound', 'bot');
+      tell('no_agents');
+      from('guest-1', 'inbound', 'human');
+      tell('closed');
+      from('agent-1', 'outbound', 'human');
+      tell('holiday');
+      fake.emit({ type: 'typing', durationMs: 1000 });
+      await stream.next((e) => e.event === 'typing');
+      expect(stream.events.filter((e) => e.event === 'availability').map((e) => dataOf(e).reason)).toEqual([
+        'open',
+        'no_agents',
+        'closed',
+      ]);
+      stream.close();
+      await waitFor(() => listeners.size === 0);
     });
 
     test('a message comes once; an id the stream would not write is never an id line', async () => {
