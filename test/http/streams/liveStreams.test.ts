@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import express, { type Request } from 'express';
 import pino from 'pino';
@@ -818,6 +819,20 @@ describe('what each answer, refusal and event says', () => {
         { event: 'session', id: positionAt(T0), data: '{"state":"open"}' },
       ]);
       reader.socket.destroy();
+    });
+
+    test("sends each event as it is written: its socket's Nagle delay is off", async () => {
+      const noDelay = jest.spyOn(net.Socket.prototype, 'setNoDelay');
+      try {
+        const { url } = await opened();
+        const stream = await openStream(url);
+        await stream.next((e) => e.event === 'session');
+        expect(noDelay).toHaveBeenCalled();
+        expect(noDelay.mock.calls.at(-1)).toEqual([true]);
+        stream.close();
+      } finally {
+        noDelay.mockRestore();
+      }
     });
   });
 
