@@ -283,10 +283,22 @@ describe('the circuit to Genesys', () => {
   it('a call failing for Genesys being away has a handshake check at once; refused, the circuit opens', async () => {
     const { health, readiness } = circuit();
     const before = await counted();
+    const port = (server.address() as AddressInfo).port;
+    // What the instance says at the moment it opens: whoever is told then reads it degraded, in the outage's words.
+    const saidAsItOpened: unknown[] = [];
+    health.onOpen(() => saidAsItOpened.push(readiness.report().checks.guestApi));
     refuseWith = 503;
     await expect(health.watch(away)).rejects.toMatchObject({ failure: 'unavailable' });
     await waitFor(() => health.circuitOpen);
     expect(handshakes).toBeGreaterThanOrEqual(1);
+    expect(saidAsItOpened).toEqual([
+      expect.objectContaining({
+        ok: false,
+        detail:
+          `Genesys does not answer at ws://127.0.0.1:${port} (a bare handshake failed or did not answer in time): ` +
+          'calls that need it are refused with 503 at once until a background handshake succeeds.',
+      }),
+    ]);
     expect(readiness.report().checks.guestApi).toMatchObject({ ok: false, affectsReadiness: false });
 
     // Refused at once, never asked: 503 with a wait, counted.
@@ -295,6 +307,7 @@ describe('the circuit to Genesys', () => {
       failure: 'circuit_open',
       code: 'upstream_unavailable',
       status: 503,
+      message: 'Genesys is not answering just now; please retry shortly.',
       retryAfterSeconds: expect.any(Number),
     });
     expect(call).not.toHaveBeenCalled();
@@ -333,13 +346,13 @@ describe('the circuit to Genesys', () => {
   it('tells whoever listens each time it opens, with the refusal; one that stopped listening hears nothing', async () => {
     const { health } = circuit();
     const heard: string[] = [];
-    health.onOpen(() => heard.push('first'));
+    health.onOpen((refusal) => heard.push(`first: ${refusal.message}`));
     const stop = health.onOpen(() => heard.push('second'));
     stop();
     refuseWith = 503;
     await expect(health.watch(away)).rejects.toBeDefined();
     await waitFor(() => health.circuitOpen);
-    expect(heard).toEqual(['first']);
+    expect(heard).toEqual(['first: Genesys stopped answering; please retry shortly.']);
   });
 
   it("a handshake answered 429 (the deployment's new sockets a minute spent) is no outage: closed, still ready", async () => {
