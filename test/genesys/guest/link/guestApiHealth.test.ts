@@ -1,3 +1,4 @@
+import { AppError } from '../../../../src/domain/errors';
 import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
 import { GuestApiHealth } from '../../../../src/genesys/guest/link/guestApiHealth';
 import { createLogger } from '../../../../src/observability/logger';
@@ -375,12 +376,29 @@ describe('the circuit to Genesys', () => {
     ]);
   });
 
+  it.each([
+    ['timed out', () => new GuestApiError('timeout', 'no reply')],
+    ['was not answered by the Platform API', () => new AppError('upstream_unavailable', 'Genesys did not answer')],
+  ])('a call that %s counts as Genesys away: its handshake check, refused, opens it', async (_how, error) => {
+    const { health } = circuit();
+    refuseWith = 503;
+    await expect(health.watch(() => Promise.reject(error()))).rejects.toBeDefined();
+    await waitFor(() => health.circuitOpen);
+  });
+
   it('a call that succeeds, or fails for its own reasons, leaves it closed', async () => {
     const { health } = circuit();
     await expect(health.watch(() => Promise.resolve(1))).resolves.toBe(1);
     await expect(
       health.watch(() => Promise.reject(new GuestApiError('rate_limited', 'slow down', { genesysCode: 429 }))),
     ).rejects.toMatchObject({ failure: 'rate_limited' });
+    // Refused with 429 though it reads as unavailable; the shared store away; a fault of the service's own.
+    for (const error of [
+      new GuestApiError('unavailable', 'spent', { genesysCode: 429 }),
+      new AppError('store_unavailable', 'Redis did not answer'),
+      new Error('a bug'),
+    ])
+      await expect(health.watch(() => Promise.reject(error))).rejects.toBe(error);
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect([health.circuitOpen, handshakes]).toEqual([false, 0]);
   });
