@@ -403,6 +403,31 @@ describe('the circuit to Genesys', () => {
     expect([health.circuitOpen, handshakes]).toEqual([false, 0]);
   });
 
+  it('a call watched with countFailures: false has no handshake check', async () => {
+    const { health } = circuit();
+    await expect(health.watch(away, { countFailures: false })).rejects.toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(handshakes).toBe(0);
+  });
+
+  it('a call failing once the instance is closing has no handshake check', async () => {
+    const { health } = circuit();
+    health.close();
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(handshakes).toBe(0);
+  });
+
+  it('one failed call has one handshake check, no more', async () => {
+    const { health } = circuit();
+    refuseWith = 403;
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => handshakes === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(handshakes).toBe(1);
+    expect(health.circuitOpen).toBe(false);
+  });
+
   it('failed calls in a row alone never open it: only a handshake check of its own that fails does', async () => {
     const { health } = circuit();
     // A refused handshake (403) is a configuration problem, not an outage: it neither opens nor closes it. Calls
