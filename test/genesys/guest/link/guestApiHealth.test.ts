@@ -254,7 +254,7 @@ describe('the circuit to Genesys', () => {
 
   function circuit(
     port = (server.address() as AddressInfo).port,
-    options: { openProbeIntervalMs?: number; now?: () => number } = {},
+    options: { openProbeIntervalMs?: number; now?: () => number; logger?: ReturnType<typeof createLogger> } = {},
   ) {
     const readiness = new Readiness();
     health = new GuestApiHealth({
@@ -325,6 +325,11 @@ describe('the circuit to Genesys', () => {
     expect(readiness.report().checks.guestApi!.ok).toBe(true);
     await expect(health.watch(call)).resolves.toBe('answered');
     expect((await counted()).closed).toBe(before.closed + 1);
+
+    // A new outage right after: its first failed call is checked at once, not a gap after the last check.
+    refuseWith = 503;
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => health.circuitOpen);
   });
 
   it('Retry-After is the seconds until the next handshake has had its chance, never more, never milliseconds', async () => {
@@ -401,6 +406,23 @@ describe('the circuit to Genesys', () => {
       await expect(health.watch(() => Promise.reject(error))).rejects.toBe(error);
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect([health.circuitOpen, handshakes]).toEqual([false, 0]);
+  });
+
+  it("a guest's handshake failing for Genesys being away has a check at once; refused, it opens, and it says so as it closes", async () => {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (l: string) => void lines.push(JSON.parse(l)) },
+    });
+    const { health } = circuit(undefined, { logger });
+    refuseWith = 503;
+    health.failed(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
+    await waitFor(() => health.circuitOpen);
+    refuseWith = undefined;
+    await waitFor(() => !health.circuitOpen);
+    expect(lines.filter((l) => /circuit is closed/.test(l.msg))).toEqual([
+      expect.objectContaining({ level: 30, msg: 'Genesys answers again: the circuit is closed, calls go through' }),
+    ]);
   });
 
   it('a call watched with countFailures: false has no handshake check', async () => {
