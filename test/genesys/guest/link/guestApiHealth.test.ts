@@ -135,15 +135,26 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
   let health: GuestApiHealth | undefined;
   let handshakes: { origin?: string; url?: string }[];
   let refuse: boolean;
+  /** The next handshake is answered 429 with this Retry-After, once. */
+  let rateLimitedFor: string | undefined;
 
   beforeEach(async () => {
     handshakes = [];
     refuse = false;
+    rateLimitedFor = undefined;
     server = new WebSocketServer({
       host: '127.0.0.1',
       port: 0,
-      verifyClient: (info: { origin: string; req: { url?: string } }, done: (ok: boolean, status?: number) => void) => {
+      verifyClient: (
+        info: { origin: string; req: { url?: string } },
+        done: (ok: boolean, status?: number, message?: string, headers?: Record<string, string>) => void,
+      ) => {
         handshakes.push({ origin: info.origin, url: info.req.url });
+        if (rateLimitedFor !== undefined) {
+          const retryAfter = rateLimitedFor;
+          rateLimitedFor = undefined;
+          return done(false, 429, 'Too Many Requests', { 'Retry-After': retryAfter });
+        }
         done(!refuse, 403);
       },
     });
@@ -178,6 +189,24 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
     expect(handshakes).toEqual([
       { origin: 'https://bff.example.org', url: expect.stringContaining('deploymentId=deployment-1') },
     ]);
+  });
+
+  it("a first handshake answered 429 is tried again once Genesys's wait is over, not before", async () => {
+    rateLimitedFor = '1';
+    const { readiness } = started();
+    await waitFor(() => handshakes.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(handshakes).toHaveLength(1);
+    await waitFor(() => readiness.report().checks.guestApi!.ok);
+    expect(handshakes).toHaveLength(2);
+  });
+
+  it('a 429 told once the instance is ready schedules no handshake', async () => {
+    const { readiness } = started();
+    await waitFor(() => readiness.report().checks.guestApi!.ok);
+    health!.failed(new GuestApiError('rate_limited', 'spent', { genesysCode: 429, retryAfterSeconds: 0 }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(handshakes).toHaveLength(1);
   });
 
   it('a refused first handshake keeps it not ready, and the detail names GENESYS_ORIGIN', async () => {
