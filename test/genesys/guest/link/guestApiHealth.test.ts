@@ -495,11 +495,16 @@ describe('the circuit to Genesys', () => {
     const silent = createServer((socket) => connections.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
-      const { health } = circuit((silent.address() as AddressInfo).port);
+      const { health, readiness } = circuit((silent.address() as AddressInfo).port);
       const startedAt = Date.now();
       const hung = health.watch(() => new Promise(() => undefined), { abandonOnOpen: true });
       await expect(hung).rejects.toMatchObject({ failure: 'circuit_open', status: 503 });
       expect(health.circuitOpen).toBe(true);
+      // Why, in the check's words: its own deadline ran out, not the connect's.
+      await waitFor(() => /within 300 ms/.test(readiness.report().checks.guestApi!.detail));
+      expect(readiness.report().checks.guestApi!.detail).toContain(
+        'could not be opened: Genesys did not answer the handshake within 300 ms.',
+      );
       // Slow call (100 ms), then the check's own deadline (300 ms): far inside a request's 10 s.
       expect(Date.now() - startedAt).toBeLessThan(5000);
       expect(connections.length).toBeGreaterThanOrEqual(1);
