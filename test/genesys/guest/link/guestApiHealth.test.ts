@@ -520,17 +520,21 @@ describe('the circuit shared by the instances of a deployment', () => {
   let server: WebSocketServer;
   let refuseWith: number | undefined;
   let handshakes: number;
+  /** The deployment each handshake was for. */
+  let handshakesFor: string[];
   const instances: GuestApiHealth[] = [];
   const away = () => Promise.reject(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
 
   beforeEach(async () => {
     refuseWith = undefined;
     handshakes = 0;
+    handshakesFor = [];
     server = new WebSocketServer({
       host: '127.0.0.1',
       port: 0,
-      verifyClient: (_info: unknown, done: (ok: boolean, status?: number) => void) => {
+      verifyClient: (info: { req: { url?: string } }, done: (ok: boolean, status?: number) => void) => {
         handshakes++;
+        handshakesFor.push(new URL(info.req.url ?? '/', 'ws://x').searchParams.get('deploymentId') ?? '');
         done(refuseWith === undefined, refuseWith);
       },
     });
@@ -543,15 +547,22 @@ describe('the circuit shared by the instances of a deployment', () => {
   });
 
   /** One instance, its handshakes to `port`, sharing `store` with the others; started, its first handshake over. */
-  async function instance(store: MemoryStore, port = (server.address() as AddressInfo).port) {
+  async function instance(
+    store: MemoryStore,
+    port = (server.address() as AddressInfo).port,
+    options: { deploymentId?: string; lines?: Array<{ level: number; msg: string; err?: { message?: string } }> } = {},
+  ) {
     const readiness = new Readiness();
+    const lines = options.lines;
     const health = new GuestApiHealth({
       webMessagingUrl: `ws://127.0.0.1:${port}`,
-      deploymentId: 'deployment-1',
+      deploymentId: options.deploymentId ?? 'deployment-1',
       origin: 'https://bff.example.org',
       named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (https://bff.example.org)' },
       readiness,
-      logger: createLogger({ level: 'silent' }),
+      logger: lines
+        ? createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(JSON.parse(l)) } })
+        : createLogger({ level: 'silent' }),
       probeIntervalMs: 600_000,
       connectTimeoutMs: 10_000,
       probeTimeoutMs: 300,
@@ -567,12 +578,19 @@ describe('the circuit shared by the instances of a deployment', () => {
 
   it('an outage one instance finds opens the circuit of another that had no traffic; both close once Genesys answers', async () => {
     const store = new MemoryStore();
-    const [first, idle] = [await instance(store), await instance(store)];
+    const said: Array<{ level: number; msg: string }> = [];
+    const [first, idle] = [await instance(store), await instance(store, undefined, { lines: said })];
     refuseWith = 503;
     await expect(first.watch(away)).rejects.toBeDefined();
     await waitFor(() => first.circuitOpen);
     // The idle instance had no call fail: it checked Genesys itself on the alarm, and opened.
     await waitFor(() => idle.circuitOpen, 3000);
+    expect(said).toContainEqual(
+      expect.objectContaining({
+        level: 30,
+        msg: 'another instance found Genesys away: checking with a handshake of this one',
+      }),
+    );
     const call = jest.fn(() => Promise.resolve('answered'));
     await expect(idle.watch(call)).rejects.toMatchObject({ failure: 'circuit_open', status: 503 });
     expect(call).not.toHaveBeenCalled();
@@ -597,5 +615,34 @@ describe('the circuit shared by the instances of a deployment', () => {
     // One check for the one alarm, however often the open instance renews it; and no refusal here.
     expect([healthy.circuitOpen, handshakes - before]).toEqual([false, 1]);
     await expect(healthy.watch(() => Promise.resolve('answered'))).resolves.toBe('answered');
+  });
+
+  it("an outage of one deployment is no alarm to another deployment's instances on the same store", async () => {
+    const store = new MemoryStore();
+    const [first, other] = [await instance(store), await instance(store, undefined, { deploymentId: 'deployment-2' })];
+    const before = handshakesFor.filter((d) => d === 'deployment-2').length;
+    refuseWith = 503;
+    await expect(first.watch(away)).rejects.toBeDefined();
+    await waitFor(() => first.circuitOpen);
+    // Polled every 50 ms: six polls, and no check of its own.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(other.circuitOpen).toBe(false);
+    expect(handshakesFor.filter((d) => d === 'deployment-2').length).toBe(before);
+  });
+
+  it('a store that cannot take the alarm costs only the sharing: the circuit opens, and it says so at debug', async () => {
+    const store = new MemoryStore();
+    store.put = () => Promise.reject(new Error('store down'));
+    const said: Array<{ level: number; msg: string; err?: { message?: string } }> = [];
+    const first = await instance(store, undefined, { lines: said });
+    refuseWith = 503;
+    await expect(first.watch(away)).rejects.toBeDefined();
+    await waitFor(() => first.circuitOpen);
+    await waitFor(() => said.some((l) => /could not tell the other instances/.test(l.msg)));
+    expect(said.find((l) => /could not tell the other instances/.test(l.msg))).toMatchObject({
+      level: 20,
+      msg: 'could not tell the other instances that Genesys is away',
+      err: { message: 'store down' },
+    });
   });
 });
