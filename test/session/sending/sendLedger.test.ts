@@ -722,6 +722,29 @@ describe('the lease a keyed send holds while it runs', () => {
     expect(store.swaps).toBe(swapsWhenDone);
   });
 
+  test('renewals queued behind a slow store are dropped once the send is over: the outcome is the next write', async () => {
+    const store = new MemoryStore();
+    const swap = store.swap.bind(store);
+    let over = false;
+    const late: string[] = [];
+    store.swap = async (key, expected, value, ttlMs) => {
+      if (over) late.push(value === undefined ? 'deleted' : (JSON.parse(value) as { state: string }).state);
+      // Slower than the renewals come (every 5 ms): they queue up behind each other.
+      await sleep(30);
+      return swap(key, expected, value, ttlMs);
+    };
+    const send = {
+      ...slowSend([], []),
+      send: async () => {
+        await sleep(100);
+        over = true;
+        return 'sent';
+      },
+    };
+    await expect(ledger(store).run('s', send)).resolves.toBe('sent');
+    expect(late).toEqual(['done']);
+  });
+
   test('once a send is over, its record is never renewed again', async () => {
     const store = new FlakyStore(0);
     await ledger(store).run('s', slowSend([], []));
