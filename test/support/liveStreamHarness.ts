@@ -13,6 +13,7 @@ import { LiveStreams, type LiveStreamOptions, type Replay } from '../../src/http
 import type { NormalizedMessage } from '../../src/domain/message';
 import { inDeployment } from '../../src/observability/deploymentContext';
 import { StreamCaps } from '../../src/http/streams/streamCaps';
+import type { ExpirySource } from '../../src/http/middleware';
 
 export function fakeSession() {
   const listeners = new Set<(e: GuestEvent) => void>();
@@ -58,6 +59,8 @@ export const textMessage = (
 export interface ServeWith {
   present?: (message: NormalizedMessage) => NormalizedMessage;
   history?: Replay;
+  /** When the session ends unless something happens (the holder's `expiry`). */
+  expiry?: ExpirySource;
   /** Served inside this deployment (as src/server.ts dispatches a site's requests); else outside any. */
   deployment?: string;
 }
@@ -99,6 +102,7 @@ export async function serveStreams(streams: LiveStreams, session: GuestSession, 
           guestToken: String(req.query.session ?? 's'),
           ip: String(req.query.ip ?? req.ip),
           present: serveWith.present,
+          expiry: serveWith.expiry,
         },
         serveWith.history,
       );

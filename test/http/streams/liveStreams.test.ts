@@ -7,6 +7,7 @@ import type { Availability } from '../../../src/domain/availability';
 import type { NormalizedMessage, ReceiptEvent } from '../../../src/domain/message';
 import { POSITION_SKEW_MS, positionAt } from '../../../src/domain/streamPosition';
 import { PROOF_PAGE_SIZE } from '../../../src/genesys/guest/rest/history';
+import { EXPIRY_WARNING_MS } from '../../../src/http/middleware/expiryWarning';
 import { LiveStreams, resumeAfter } from '../../../src/http/streams/liveStreams';
 import { StreamCaps } from '../../../src/http/streams/streamCaps';
 import { limitsRefused, streamsOpen } from '../../../src/observability/metrics';
@@ -441,6 +442,28 @@ describe('what each answer, refusal and event says', () => {
       ]);
       stream.close();
       await waitFor(() => listeners.size === 0);
+    });
+
+    test('an expiry notice is withdrawn by a message alone: typing and presence leave it standing', async () => {
+      const { fake, url } = await opened({ expiry: { at: () => Date.now() + EXPIRY_WARNING_MS - 1000 } });
+      const stream = await openStream(url);
+      await stream.next((e) => e.event === 'session' && dataOf(e).state === 'expiring');
+      fake.emit({ type: 'typing', durationMs: 1000 });
+      fake.emit({ type: 'presence', presence: 'join' });
+      await stream.next((e) => e.event === 'presence');
+      expect(stream.events.some((e) => e.event === 'session' && dataOf(e).state === 'expiry_cleared')).toBe(false);
+      fake.emit({ type: 'message', message: textMessage('m1') });
+      await stream.next((e) => e.event === 'session' && dataOf(e).state === 'expiry_cleared');
+      expect(stream.events.map((e) => (e.event === 'session' ? dataOf(e).state : e.event))).toEqual([
+        'open',
+        'expiring',
+        'typing',
+        'presence',
+        // Withdrawn as the message goes out, just before it.
+        'expiry_cleared',
+        'message',
+      ]);
+      stream.close();
     });
 
     test('a message comes once; an id the stream would not write is never an id line', async () => {
