@@ -192,10 +192,10 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
   });
 
   it("a first handshake answered 429 is tried again once Genesys's wait is over, not before", async () => {
-    rateLimitedFor = '1';
+    rateLimitedFor = '2';
     const { readiness } = started();
     await waitFor(() => handshakes.length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(handshakes).toHaveLength(1);
     await waitFor(() => readiness.report().checks.guestApi!.ok);
     expect(handshakes).toHaveLength(2);
@@ -207,6 +207,8 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
     health!.failed(new GuestApiError('rate_limited', 'spent', { genesysCode: 429, retryAfterSeconds: 0 }));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(handshakes).toHaveLength(1);
+    // Genesys answering 429 is Genesys there: readiness stays as it was.
+    expect(readiness.report().checks.guestApi).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket.' });
   });
 
   it('a refused first handshake keeps it not ready, and the detail names GENESYS_ORIGIN', async () => {
@@ -283,7 +285,12 @@ describe('the circuit to Genesys', () => {
 
   function circuit(
     port = (server.address() as AddressInfo).port,
-    options: { openProbeIntervalMs?: number; now?: () => number; logger?: ReturnType<typeof createLogger> } = {},
+    options: {
+      openProbeIntervalMs?: number;
+      slowCallMs?: number;
+      now?: () => number;
+      logger?: ReturnType<typeof createLogger>;
+    } = {},
   ) {
     const readiness = new Readiness();
     health = new GuestApiHealth({
@@ -311,7 +318,8 @@ describe('the circuit to Genesys', () => {
   });
 
   it('a call failing for Genesys being away has a handshake check at once; refused, the circuit opens', async () => {
-    const { health, readiness } = circuit();
+    // Checks far apart: a check comes at once only when nothing holds it to the gap.
+    const { health, readiness } = circuit(undefined, { slowCallMs: 60_000 });
     const before = await counted();
     const port = (server.address() as AddressInfo).port;
     // What the instance says at the moment it opens: whoever is told then reads it degraded, in the outage's words.
