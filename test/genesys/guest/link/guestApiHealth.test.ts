@@ -462,6 +462,17 @@ describe('the circuit to Genesys', () => {
     ]);
   });
 
+  it('while it is open, failures bring no check sooner than the open interval', async () => {
+    const { health } = circuit(undefined, { openProbeIntervalMs: 4000 });
+    refuseWith = 503;
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => health.circuitOpen);
+    const seen = handshakes;
+    for (let i = 0; i < 3; i++) health.failed(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(handshakes).toBe(seen);
+  });
+
   it('a call watched with countFailures: false has no handshake check', async () => {
     const { health } = circuit();
     await expect(health.watch(away, { countFailures: false })).rejects.toBeDefined();
