@@ -67,6 +67,21 @@ describe('nothing is left behind', () => {
     expect(spooled(dir)).toEqual([]);
   });
 
+  test('a spooled file is written through the handle that created it (exclusive, 0600), never opened again by name', async () => {
+    const { token } = await stack.newSession();
+    const writes = jest.spyOn(fs, 'createWriteStream');
+    try {
+      const form = new FormData();
+      form.append('file', new File([new Uint8Array(PNG)], 'photo.png', { type: 'image/png' }));
+      expect((await send(token, form)).status).toBe(201);
+      const spooling = writes.mock.calls.filter(([file]) => String(file).startsWith(dir));
+      expect(spooling).toHaveLength(1);
+      expect(spooling[0]![1]).toEqual({ fd: expect.objectContaining({ fd: expect.any(Number) }) });
+    } finally {
+      writes.mockRestore();
+    }
+  });
+
   test('a second part after the file: 400, and the spooled file is removed', async () => {
     const { token } = await stack.newSession();
     const withField = new FormData();
