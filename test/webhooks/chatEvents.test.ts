@@ -226,35 +226,47 @@ test('while the store is slow, as many events wait for it as the outbox holds; t
   expect(await counted('store_failed')).toBe(failed + 1);
 });
 
+/** A store whose increment never answers (it throws `thrown`); each try's time on the faked clock is kept in `tries`. */
+function away(thrown: unknown) {
+  const tries: number[] = [];
+  class Away extends MemoryStore {
+    override async increment(): Promise<number> {
+      tries.push(Date.now() - START);
+      throw thrown;
+    }
+  }
+  return { tries, store: new Away() };
+}
+
+/** Tells one chat start; answers whether the publish has settled (queued or dropped). */
+function told(events: ChatEvents): () => boolean {
+  let settled = false;
+  void events.publish({ type: 'chat.started', guestToken: 'guest-a', key: 'chat', data: {} }).then(() => {
+    settled = true;
+  });
+  return () => settled;
+}
+
 describe('on a clock the test moves', () => {
   beforeEach(() => jest.useFakeTimers({ now: START }));
   afterEach(() => jest.useRealTimers());
 
   test('a store that does not answer is tried at 0.2, 0.6, 1.4, 3 and 6.2 s, then every 5 s; the last try within 60 s drops the event', async () => {
-    const tries: number[] = [];
-    class Away extends MemoryStore {
-      override async increment(): Promise<number> {
-        tries.push(Date.now() - START);
-        throw 'ECONNREFUSED';
-      }
-    }
+    const { tries, store } = away('ECONNREFUSED');
     const log = captureLogger('debug');
     const events = new ChatEvents({
       deployment: 'shop',
       endpoints: [everything],
-      store: new Away(),
+      store,
       settings: settingsOf(),
       logger: log.logger,
     });
     const failed = await counted('store_failed');
-    let settled = false;
-    void events.publish({ type: 'chat.started', guestToken: 'guest-a', key: 'chat', data: {} }).then(() => {
-      settled = true;
-    });
+    const settled = told(events);
     await jest.advanceTimersByTimeAsync(56_200 - 1);
-    expect(settled).toBe(false);
+    expect(settled()).toBe(false);
     await jest.advanceTimersByTimeAsync(1);
-    expect(settled).toBe(true);
+    expect(settled()).toBe(true);
     const every5s = Array.from({ length: 11 }, (_, n) => 6200 + 5000 * n);
     expect(tries).toEqual([0, 200, 600, 1400, 3000, ...every5s]);
     expect(await counted('store_failed')).toBe(failed + 1);
@@ -272,32 +284,23 @@ describe('on a clock the test moves', () => {
   });
 
   test('a wait that ends exactly at 60 s is still waited: the event is dropped only once the next would end past it', async () => {
-    const tries: number[] = [];
-    class Away extends MemoryStore {
-      override async increment(): Promise<number> {
-        tries.push(Date.now() - START);
-        throw new Error('Redis is restarting');
-      }
-    }
+    const { tries, store } = away(new Error('Redis is restarting'));
     // From the sixth try (6.2 s on the timers) the service's clock reads 55 s: its 5 s wait ends at 60 s exactly.
     const now = () => Date.now() + (tries.length >= 6 ? 55_000 - 6200 : 0);
     const log = captureLogger('debug');
     const events = new ChatEvents({
       deployment: 'shop',
       endpoints: [everything],
-      store: new Away(),
+      store,
       settings: settingsOf(),
       logger: log.logger,
       now,
     });
-    let settled = false;
-    void events.publish({ type: 'chat.started', guestToken: 'guest-a', key: 'chat', data: {} }).then(() => {
-      settled = true;
-    });
+    const settled = told(events);
     await jest.advanceTimersByTimeAsync(11_200 - 1);
-    expect(settled).toBe(false);
+    expect(settled()).toBe(false);
     await jest.advanceTimersByTimeAsync(1);
-    expect(settled).toBe(true);
+    expect(settled()).toBe(true);
     expect(tries).toEqual([0, 200, 600, 1400, 3000, 6200, 11_200]);
     expect(log.lines().find((l) => /could not be queued/.test(l.msg))).toMatchObject({
       storeError: 'Redis is restarting',

@@ -263,21 +263,24 @@ describe('two instances over one store', () => {
     await expect(noWait.run('s', genesys.keyed())).resolves.toBe('sent:hello');
   });
 
+  /** Ledgers of one store on the test's clock, each with its own patience for a claim still live. */
+  const onClock = (store: SharedStore, now: () => number) => (waitMs: number) =>
+    new SendLedger({
+      store,
+      ttlMs: 3_600_000,
+      leaseMs: 60_000,
+      renewMs: 1000,
+      maxHoldMs: 60_000,
+      waitMs,
+      pollMs: 5,
+      now,
+    });
+
   test('a retry that cannot wait is told how long the live claim may still hold', async () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
     const clock = Date.parse('2026-11-22T10:00:00Z');
-    const at = (waitMs: number) =>
-      new SendLedger({
-        store,
-        ttlMs: 3_600_000,
-        leaseMs: 60_000,
-        renewMs: 1000,
-        maxHoldMs: 60_000,
-        waitMs,
-        pollMs: 5,
-        now: () => clock,
-      });
+    const at = onClock(store, () => clock);
     void at(5_000).run('s', genesys.keyed({ send: () => new Promise<string>(() => {}) }));
     const error = await at(0)
       .run('s', genesys.keyed())
@@ -296,17 +299,7 @@ describe('two instances over one store', () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
     let clock = Date.parse('2026-11-22T10:00:00Z');
-    const at = (waitMs: number) =>
-      new SendLedger({
-        store,
-        ttlMs: 3_600_000,
-        leaseMs: 60_000,
-        renewMs: 1000,
-        maxHoldMs: 60_000,
-        waitMs,
-        pollMs: 5,
-        now: () => clock,
-      });
+    const at = onClock(store, () => clock);
     void at(5_000).run(
       's',
       genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }),
