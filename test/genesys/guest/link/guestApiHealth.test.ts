@@ -262,16 +262,26 @@ describe('the circuit to Genesys', () => {
   /** The status the handshake is refused with; undefined accepts it. */
   let refuseWith: number | undefined;
   let handshakes: number;
+  /** When each handshake reached Genesys (Date.now()). */
+  let handshakeTimes: number[];
+  /** While set, handshakes wait in `held` for the test to answer them. */
+  let hold: boolean;
+  let held: Array<(ok: boolean, status?: number) => void>;
   const away = () => Promise.reject(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
 
   beforeEach(async () => {
     refuseWith = undefined;
     handshakes = 0;
+    handshakeTimes = [];
+    hold = false;
+    held = [];
     server = new WebSocketServer({
       host: '127.0.0.1',
       port: 0,
       verifyClient: (_info: unknown, done: (ok: boolean, status?: number) => void) => {
         handshakes++;
+        handshakeTimes.push(Date.now());
+        if (hold) return void held.push(done);
         done(refuseWith === undefined, refuseWith);
       },
     });
@@ -280,6 +290,7 @@ describe('the circuit to Genesys', () => {
 
   afterEach(async () => {
     health?.close();
+    for (const done of held.splice(0)) done(false, 503);
     await new Promise((resolve) => server.close(resolve));
   });
 
@@ -288,6 +299,7 @@ describe('the circuit to Genesys', () => {
     options: {
       openProbeIntervalMs?: number;
       slowCallMs?: number;
+      probeTimeoutMs?: number;
       now?: () => number;
       logger?: ReturnType<typeof createLogger>;
     } = {},
@@ -508,6 +520,66 @@ describe('the circuit to Genesys', () => {
     expect(health.circuitOpen).toBe(false);
   });
 
+  it('a failed call within the gap after a check waits for the gap; the third in a row is checked at once', async () => {
+    // Checks a minute apart at most: what comes sooner than that came at once.
+    const { health, readiness } = circuit(undefined, { slowCallMs: 60_000 });
+    // Refused (403): a check that neither opens the circuit nor resets the failures in a row.
+    refuseWith = 403;
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => handshakes === 1 && !readiness.report().checks.guestApi!.ok);
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(handshakes).toBe(1);
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => handshakes === 2);
+    expect(health.circuitOpen).toBe(false);
+  });
+
+  it('the check a failed call waited for comes once the gap after the last check is over', async () => {
+    const { health, readiness } = circuit(undefined, { slowCallMs: 1_000 });
+    refuseWith = 403;
+    const firstCheckAsked = Date.now();
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => handshakes === 1 && !readiness.report().checks.guestApi!.ok);
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => handshakes === 2);
+    // A timer may fire a millisecond before the clock reads its due time.
+    expect(handshakeTimes[1]! - firstCheckAsked).toBeGreaterThanOrEqual(1_000 - 2);
+  });
+
+  it('a call failing while a check is under way has one more check after it, then none', async () => {
+    const { health, readiness } = circuit(undefined, { slowCallMs: 50, probeTimeoutMs: 5_000 });
+    hold = true;
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => held.length === 1);
+    // That check may have begun before this call: it says nothing of it.
+    await expect(health.watch(away)).rejects.toBeDefined();
+    // The check outlasts the gap between checks (50 ms): only what it was told keeps that call's own check.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    hold = false;
+    held.shift()!(false, 403);
+    // The check after it is accepted: it has ended once the instance says Genesys accepts it again.
+    await waitFor(() => readiness.report().checks.guestApi!.detail === 'Genesys accepts the guest WebSocket again.');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([handshakes, health.circuitOpen]).toEqual([2, false]);
+  });
+
+  it('while a check is under way, Retry-After is the seconds left of its deadline', async () => {
+    // The clock stands still: were the check not under way, the wait would be to the next one (2 s) and its 3 s.
+    const { health } = circuit(undefined, { openProbeIntervalMs: 2_000, probeTimeoutMs: 3_000, now: () => 1_000_000 });
+    refuseWith = 503;
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => health.circuitOpen);
+    hold = true;
+    await waitFor(() => held.length === 1);
+    // At most 3 s left of its deadline (4 if this loop stalled a second meanwhile); never the 5 of the next check.
+    const retryAfter = health.refusal()!.retryAfterSeconds!;
+    expect(retryAfter).toBeGreaterThanOrEqual(2);
+    expect(retryAfter).toBeLessThanOrEqual(4);
+    held.shift()!(true);
+    await waitFor(() => !health.circuitOpen);
+  });
+
   it('a hung Genesys: a slow call has a handshake check within its own short deadline; that opens it, and a connect waiting is refused then', async () => {
     const connections: Socket[] = [];
     // Takes the connection and never answers: the handshake check runs into its own deadline (300 ms here).
@@ -541,6 +613,8 @@ describe('the circuit shared by the instances of a deployment', () => {
   let handshakes: number;
   /** The deployment each handshake was for. */
   let handshakesFor: string[];
+  /** When each handshake reached Genesys (Date.now()). */
+  let handshakeTimes: number[];
   const instances: GuestApiHealth[] = [];
   const away = () => Promise.reject(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
 
@@ -548,11 +622,13 @@ describe('the circuit shared by the instances of a deployment', () => {
     refuseWith = undefined;
     handshakes = 0;
     handshakesFor = [];
+    handshakeTimes = [];
     server = new WebSocketServer({
       host: '127.0.0.1',
       port: 0,
       verifyClient: (info: { req: { url?: string } }, done: (ok: boolean, status?: number) => void) => {
         handshakes++;
+        handshakeTimes.push(Date.now());
         handshakesFor.push(new URL(info.req.url ?? '/', 'ws://x').searchParams.get('deploymentId') ?? '');
         done(refuseWith === undefined, refuseWith);
       },
@@ -569,7 +645,13 @@ describe('the circuit shared by the instances of a deployment', () => {
   async function instance(
     store: MemoryStore,
     port = (server.address() as AddressInfo).port,
-    options: { deploymentId?: string; lines?: Array<{ level: number; msg: string; err?: { message?: string } }> } = {},
+    options: {
+      deploymentId?: string;
+      lines?: Array<{ level: number; msg: string; err?: { message?: string } }>;
+      /** Absent: every 50 ms; undefined: the instance's own default. */
+      pollMs?: number;
+      openProbeIntervalMs?: number;
+    } = {},
   ) {
     const readiness = new Readiness();
     const lines = options.lines;
@@ -586,8 +668,8 @@ describe('the circuit shared by the instances of a deployment', () => {
       connectTimeoutMs: 10_000,
       probeTimeoutMs: 300,
       slowCallMs: 100,
-      openProbeIntervalMs: 50,
-      shared: { store, pollMs: 50 },
+      openProbeIntervalMs: options.openProbeIntervalMs ?? 50,
+      shared: { store, pollMs: 'pollMs' in options ? options.pollMs : 50 },
     });
     instances.push(health);
     health.start();
@@ -647,6 +729,33 @@ describe('the circuit shared by the instances of a deployment', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(other.circuitOpen).toBe(false);
     expect(handshakesFor.filter((d) => d === 'deployment-2').length).toBe(before);
+  });
+
+  it("reads the deployment's alarm every second unless told otherwise", async () => {
+    const store = new MemoryStore();
+    const started = Date.now();
+    await instance(store, undefined, { pollMs: undefined });
+    const before = handshakes;
+    // Another instance's alarm, as it raises it.
+    await store.put('genesys-circuit:deployment-1', 'another-instance:1', 10_000);
+    await waitFor(() => handshakes > before);
+    expect(handshakeTimes[before]! - started).toBeGreaterThanOrEqual(1_000 - 2);
+  });
+
+  it("an instance already open reads another's alarm without a check of its own", async () => {
+    const store = new MemoryStore();
+    // Checks while open a minute apart: any check seen is one the alarm brought.
+    const [first, second] = [
+      await instance(store, undefined, { openProbeIntervalMs: 60_000 }),
+      await instance(store, undefined, { openProbeIntervalMs: 60_000 }),
+    ];
+    refuseWith = 503;
+    await expect(first.watch(away)).rejects.toBeDefined();
+    // The second checks on the first's alarm and opens; its own alarm is news to the first, which is open already.
+    await waitFor(() => first.circuitOpen && second.circuitOpen);
+    const seen = handshakes;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(handshakes).toBe(seen);
   });
 
   it('a store that cannot take the alarm costs only the sharing: the circuit opens, and it says so at debug', async () => {
