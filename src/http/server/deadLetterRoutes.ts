@@ -44,7 +44,7 @@ export function answerDeadLetters(
         throw new AppError('validation_failed', '`limit` must be a whole number from 1 to 1000.');
       return { deadLetters: await deadLetters.list(limit) };
     }
-    const body = replayBody.safeParse(await readJson(req));
+    const body = replayBody.safeParse(await readJson(req, logger));
     if (!body.success)
       throw new AppError('validation_failed', 'The body must be `{}` or `{ "ids": ["<dead letter id>", ...] }`.');
     return deadLetters.replay(body.data.ids);
@@ -76,7 +76,7 @@ function chosen(url: URL, source: DeadLetterSource): DeadLetters {
   return found;
 }
 
-function readJson(req: http.IncomingMessage): Promise<unknown> {
+function readJson(req: http.IncomingMessage, logger: Logger): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -89,7 +89,11 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
         reject(new AppError('payload_too_large', `The body may be at most ${MAX_BODY_BYTES} bytes.`));
       } else chunks.push(chunk);
     });
-    req.on('error', reject);
+    // The operator's client went away mid-body: nothing is replayed, and there is nobody left to answer.
+    req.on('error', (error) => {
+      logger.info({ err: error }, 'a dead-letter replay broke off before its body ended; nothing was replayed');
+      reject(new AppError('validation_failed', 'The body broke off before its end.', { cause: error }));
+    });
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8').trim();
       try {
@@ -102,7 +106,6 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: unknown): void {
-  if (res.headersSent) return;
   res.writeHead(status, {
     'Content-Type': `${type}; charset=utf-8`,
     'Cache-Control': 'no-store',

@@ -1,9 +1,10 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { AppError } from '../../../src/domain/errors';
 import { answerDeadLetters, type DeadLetterSource } from '../../../src/http/server/deadLetterRoutes';
 import type { DeadLetters } from '../../../src/webhooks';
 import { captureLogger } from '../../support/app';
+import { waitFor } from '../../support/wait';
 
 /**
  * The operator's dead-letter routes (src/http/server/deadLetterRoutes.ts), on a bare HTTP server as the metrics
@@ -38,11 +39,16 @@ let base: string;
 let names: string[];
 let asked: Asked[];
 let failure: (() => unknown) | undefined;
+/** Requests the routes have begun to answer: each asks for the deployments' names first. */
+let routed = 0;
 const log = captureLogger('debug');
 
 beforeAll(async () => {
   const source: DeadLetterSource = {
-    names: () => names,
+    names: () => {
+      routed++;
+      return names;
+    },
     deadLetters: (name) => (names.includes(name) ? deadLettersOf(name, asked, failure) : undefined),
   };
   server = http.createServer((req, res) => {
@@ -90,6 +96,8 @@ test('a listing answers JSON, never cached, with at most 1000 letters unless it 
     body: { deadLetters: [{ id: 'default-letter' }] },
   });
   expect(listed.text.endsWith('}\n')).toBe(true);
+  // Only a body left unread closes the connection.
+  expect(listed.connection).toBe('keep-alive');
   await call('/webhooks/dead-letter?limit=1');
   await call('/webhooks/dead-letter?limit=1000');
   expect(asked).toEqual([
@@ -232,4 +240,36 @@ test('a store that fails answers 503 with Retry-After, logged; a refusal of the 
   expect(await replay('{}')).toMatchObject({ status: 404, retryAfter: null, body: { code: 'not_found' } });
   expect(await call('/webhooks/dead-letter?limit=0')).toMatchObject({ status: 400, retryAfter: null });
   expect(log.lines().slice(before)).toHaveLength(2);
+});
+
+test('a replay whose body breaks off replays nothing, and says so', async () => {
+  const before = log.lines().length;
+  const { port } = server.address() as AddressInfo;
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const routedBefore = routed;
+  socket.write(
+    'POST /webhooks/dead-letter/replay HTTP/1.1\r\nHost: metrics\r\nContent-Type: application/json\r\n' +
+      'Content-Length: 100\r\n\r\n{"ids":',
+  );
+  // The route is reading the body before the client goes.
+  await waitFor(() => routed > routedBefore);
+  socket.destroy();
+  await waitFor(() => log.lines().length > before);
+  expect(log.lines().slice(before)).toEqual([
+    expect.objectContaining({
+      level: 30,
+      msg: 'a dead-letter replay broke off before its body ended; nothing was replayed',
+    }),
+  ]);
+  expect(asked).toEqual([]);
+});
+
+test('a failure of the dead letters that is a fault of this service is answered 500, and logged', async () => {
+  failure = () => new AppError('internal_error', 'the list is corrupt');
+  const before = log.lines().length;
+  expect(await replay('{}')).toMatchObject({ status: 500, body: { code: 'internal_error' } });
+  expect(log.lines().slice(before)).toEqual([
+    expect.objectContaining({ msg: 'webhook dead-letter request failed', code: 'internal_error', level: 40 }),
+  ]);
 });
