@@ -1,7 +1,7 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import net from 'node:net';
 import { Writable } from 'node:stream';
-import express, { type Request } from 'express';
+import express, { type Request, type Response } from 'express';
 import pino from 'pino';
 import type { Availability } from '../../../src/domain/availability';
 import type { NormalizedMessage, ReceiptEvent } from '../../../src/domain/message';
@@ -68,6 +68,48 @@ describe('the caps and the cut-offs', () => {
     expect(fake.subscribers).toBe(0);
     expect(streams.count).toBe(0);
     socket.destroy();
+  });
+
+  test('the byte cap is a ceiling it may reach: at the cap the stream goes on and its final event is told; past it, neither', () => {
+    const cap = 1000;
+    /** An answer holding `held` bytes unwritten to its reader, whatever is written to it. */
+    const answer = (held: number) => {
+      const written: string[] = [];
+      const res = Object.assign(new EventEmitter(), {
+        destroyed: false,
+        writableLength: held,
+        writableNeedDrain: false,
+        status: () => res,
+        setHeaders: () => res,
+        setHeader: () => res,
+        flushHeaders: () => undefined,
+        write: (chunk: string) => written.push(chunk) > 0,
+        end: () => res.emit('close'),
+      });
+      return { res: res as unknown as Response, written };
+    };
+    const events = (written: string[]) =>
+      parseEventStream(`HTTP/1.1 200 OK\r\n\r\n${written.join('')}`)
+        .filter((e) => e.event)
+        .map((e) => [e.event, e.data]);
+    const streams = new LiveStreams(streamOptions({ maxBufferedBytes: cap }));
+    const fake = fakeSession();
+
+    const atCap = answer(cap);
+    streams.serve(atCap.res, fake.session, { guestToken: 'a', ip: '127.0.0.1' });
+    fake.emit({ type: 'message', message: textMessage('m1') });
+    streams.endAll('restarting');
+    expect(events(atCap.written)).toEqual([
+      ['session', JSON.stringify({ state: 'open' })],
+      ['message', expect.stringContaining('"id":"m1"')],
+      ['session', JSON.stringify({ state: 'reconnect', detail: 'restarting', reconnect: true })],
+    ]);
+
+    // Cut at its first event; a final event would only add to what the reader has not taken.
+    const pastCap = answer(cap + 1);
+    streams.serve(pastCap.res, fake.session, { guestToken: 'b', ip: '127.0.0.1' });
+    expect(pastCap.written).toEqual(['retry: 2000\n\n']);
+    expect([streams.count, fake.subscribers]).toEqual([0, 0]);
   });
 
   test('typing and message events reach a reader that keeps up, in order', async () => {
@@ -541,6 +583,24 @@ describe('what each answer, refusal and event says', () => {
         },
       };
     };
+
+    test('two final events held behind a replay end the stream once, as the first says', async () => {
+      let release: (() => void) | undefined;
+      const page = [textMessage('m1'), textMessage('m2')];
+      const read = history('m1', () => new Promise((resolve) => (release = () => resolve(page))));
+      const { url, fake } = await opened(read);
+      const stream = await openStream(url);
+      await waitFor(() => release !== undefined && fake.subscribers === 1);
+      fake.emit({ type: 'session', state: 'signed_out', detail: 'signed out' });
+      fake.emit({ type: 'session', state: 'closed', detail: 'the agent ended it' });
+      release!();
+      await stream.ended;
+      expect(stream.events.map((e) => [e.event, dataOf(e)])).toEqual([
+        ['session', { state: 'open' }],
+        ['message', expect.objectContaining({ id: 'm2' })],
+        ['session', { state: 'signed_out', detail: 'signed out', reconnect: false }],
+      ]);
+    });
 
     test('says `open` with the id the client resumes from, then sends what came after it, messages only', async () => {
       const page = [
