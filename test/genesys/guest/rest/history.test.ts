@@ -10,6 +10,7 @@ import {
   GuestHistory,
   foldReceipts,
 } from '../../../../src/genesys/guest/rest/history';
+import { limitsRefused } from '../../../../src/observability/metrics';
 import { MemoryStore } from '../../../../src/store';
 import { captureLogger } from '../../../support/app';
 import { StandInGate } from '../../../support/genesysGate';
@@ -142,6 +143,8 @@ describe('the reads a minute per session, in the shared store', () => {
   /** Genesys answering `times` history reads (nock refuses any more). */
   const genesysAnswers = (times: number) =>
     nock(API).get('/api/v2/webmessaging/messages').query(true).times(times).reply(200, { entities: [], total: 0 });
+  const historyRefusals = async () =>
+    (await limitsRefused.get()).values.find((v) => v.labels.limit === 'history_reads')?.value ?? 0;
   const historyOn = (store: MemoryStore, logger = captureLogger().logger) =>
     new GuestHistory(axios.create(), API, 'https://shop.example.com', { store, logger });
 
@@ -153,8 +156,15 @@ describe('the reads a minute per session, in the shared store', () => {
     for (let i = 0; i < 3; i++) await history.newest(a);
     for (let i = 0; i < 3; i++) await history.newestForProof(a);
     expect(scope.isDone()).toBe(true);
+    const refusedBefore = await historyRefusals();
     const refused = await history.page(a, 1, 25).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ failure: 'rate_limited', code: 'rate_limited', retryAfterSeconds: 60 });
+    expect(refused).toMatchObject({
+      failure: 'rate_limited',
+      code: 'rate_limited',
+      retryAfterSeconds: 60,
+      message: 'Genesys allows 10 history reads a minute in a session; retry later.',
+    });
+    expect(await historyRefusals()).toBe(refusedBefore + 1);
     await expect(history.newest(a)).rejects.toMatchObject({ failure: 'rate_limited' });
     // A proof is still made (it decides whether a message is sent twice), and counted: the wait grows.
     genesysAnswers(1);
@@ -341,7 +351,12 @@ describe('the reads a minute per session, in the shared store', () => {
     await expect(history.newestForProof(a)).rejects.toMatchObject({
       failure: 'rate_limited',
       retryAfterSeconds: 53,
+      message: "Checking messages in doubt may use 7 of a session's 10 history reads a minute; retry later.",
     });
+    // Each session has its own share of proofs.
+    const otherSession = genesysAnswers(1);
+    await history.newestForProof(b);
+    expect(otherSession.isDone()).toBe(true);
     const catchUp = genesysAnswers(3);
     for (let i = 0; i < 3; i++) await history.page(a, 1, 25);
     expect(catchUp.isDone()).toBe(true);
@@ -368,6 +383,26 @@ describe('the reads a minute per session, in the shared store', () => {
     for (let i = 0; i < 3; i++) await history.newestForProof(a);
     for (let i = 0; i < 6; i++) await history.page(a, 1, 25);
     expect(scope.isDone()).toBe(true);
+  });
+
+  test('a read still waiting on Genesys when the circuit opens is refused then, not at its deadline', async () => {
+    const gate = new StandInGate();
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', {
+      store: new MemoryStore(100, () => clock),
+      logger: captureLogger().logger,
+      upstream: gate,
+    });
+    const scope = nock(API)
+      .get('/api/v2/webmessaging/messages')
+      .query(true)
+      .delay(60_000)
+      .reply(200, { entities: [], total: 0 });
+    const asked = new Promise((resolve) => scope.on('request', resolve));
+    const read = history.page(a, 1, 25);
+    await asked;
+    gate.open();
+    await expect(read).rejects.toMatchObject({ failure: 'circuit_open' });
+    nock.abortPendingRequests();
   });
 
   test('two instances on one store share a session budget: 10 reads between them, the 11th refused on either', async () => {
@@ -417,7 +452,10 @@ describe('the reads a minute per session, in the shared store', () => {
     // The proof is what keeps a message in doubt from being sent twice: it reads all the same.
     await expect(history.newestForProof(a)).resolves.toEqual([]);
     expect(scope.isDone()).toBe(true);
-    expect(log.lines().some((l) => /without counting the read/.test(String(l.msg)))).toBe(true);
+    expect(log.lines().find((l) => /without counting the read/.test(String(l.msg)))).toMatchObject({
+      level: 40,
+      err: { message: expect.any(String) },
+    });
   });
 });
 
@@ -661,6 +699,16 @@ describe('pages as the SDK shapes them, broken or too big', () => {
     expect(log.lines().find((l) => l.level === 40)).toMatchObject({ index: 1 });
   });
 
+  test('an entity wrong in every field is logged with its first three issues, not all of them', async () => {
+    const { history, log } = historyWith({
+      entities: [{ id: 1, type: 2, text: 3, direction: 4, channel: 5 }, entity('kept')],
+      total: 2,
+    });
+    const page = await history.page(session, 1, 25);
+    expect(page.messages.map((m) => m.id)).toEqual(['kept']);
+    expect(log.lines().find((l) => l.level === 40)!.issues).toHaveLength(3);
+  });
+
   test('null page fields are absence', async () => {
     const { history } = historyWith({
       entities: [entity('only')],
@@ -771,6 +819,29 @@ describe('pages as the SDK shapes them, broken or too big', () => {
     );
   });
 
+  test("a receipt changes only a guest message it takes further: an agent's message, or one failed already, is as it was", () => {
+    const at = '2024-05-01T10:00:00.000Z';
+    const agent = { id: 'a1', direction: 'outbound' as const, type: 'text' as const, time: at };
+    const failed = {
+      id: 'g1',
+      direction: 'inbound' as const,
+      type: 'text' as const,
+      time: at,
+      status: 'failed' as const,
+      reasons: [{ code: 'DataFiltered' as const }],
+    };
+    const folded = foldReceipts(
+      [agent, failed],
+      [
+        { messageId: 'a1', status: 'read', at },
+        { messageId: 'g1', status: 'delivered', at },
+        { messageId: 'g1', status: 'failed', at, reasons: [{ code: 'GeneralError' as const }] },
+      ],
+    );
+    expect(folded[0]).toBe(agent);
+    expect(folded[1]).toBe(failed);
+  });
+
   test('a page Genesys capped below the size asked for says the size it used, so paging by it misses nothing', async () => {
     const entities = Array.from({ length: 20 }, (_, i) => entity(`m${i}`));
     const capped = historyWith({ entities, pageSize: 20, pageNumber: 1, total: 45 });
@@ -782,6 +853,10 @@ describe('pages as the SDK shapes them, broken or too big', () => {
     nock.cleanAll();
     const larger = historyWith({ entities, pageSize: 100, total: 45 });
     await expect(larger.history.page(session, 1, 25)).resolves.toMatchObject({ pageSize: 25 });
+    nock.cleanAll();
+    // A size below one says nothing either.
+    const negative = historyWith({ entities, pageSize: -5, total: 45 });
+    await expect(negative.history.page(session, 1, 25)).resolves.toMatchObject({ pageSize: 25, pageCount: 2 });
   });
 
   test('never more entities than the page size asked for: the newest are kept', async () => {
@@ -796,9 +871,22 @@ describe('pages as the SDK shapes them, broken or too big', () => {
   test('a history response larger than the bound is refused, not buffered', async () => {
     const entities = Array.from({ length: 50 }, (_, i) => entity(`m${i}`, { text: 'x'.repeat(200) }));
     const { history } = historyWith({ entities, total: 50 }, { maxResponseBytes: 4096 });
-    await expect(history.page(session, 1, 25)).rejects.toMatchObject({
+    const refused = await history.page(session, 1, 25).catch((error: unknown) => error as GuestApiError);
+    expect(refused).toMatchObject({
       code: 'upstream_unavailable',
-      message: expect.stringContaining('larger than this service reads'),
+      message: 'Genesys returned a conversation history larger than this service reads.',
+      logDetail: { genesysText: 'larger than 4096 bytes' },
+      cause: { message: expect.stringMatching(/maxContentLength/) },
+    });
+  });
+
+  test.each(['0', '-5', 'soon'])('a history 429 with a Retry-After of %j waits the default 6 s', async (header) => {
+    nock(API).get('/api/v2/webmessaging/messages').query(true).reply(429, {}, { 'Retry-After': header });
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com');
+    await expect(history.page(session, 1, 25)).rejects.toMatchObject({
+      code: 'rate_limited',
+      retryAfterSeconds: 6,
+      message: 'Genesys limits history reads; retry later.',
     });
   });
 
