@@ -6,6 +6,7 @@ import { SessionCeiling } from '../../../src/genesys/guest/sessionCeiling';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { registry } from '../../../src/observability/metrics';
 import { MemoryStore, sessionKeyOf } from '../../../src/store';
+import { captureLogger } from '../../support/app';
 import { StandInGate } from '../../support/genesysGate';
 import { collect, hubFor } from '../../support/guestHub';
 import { waitFor } from '../../support/wait';
@@ -359,6 +360,72 @@ describe('sockets, drops, idleness and owners', () => {
     } finally {
       idleHub.close();
     }
+  });
+
+  test('idle sessions are swept every half idleMs, at most once a second', async () => {
+    let now = 1_000_000;
+    const every = jest.spyOn(global, 'setInterval');
+    let idleHub: SessionHub | undefined;
+    let quickHub: SessionHub | undefined;
+    try {
+      idleHub = hubFor(sim, { idleMs: 10_000, now: () => now });
+      const sweeps = every.mock.calls.filter(([, ms]) => ms === 5_000);
+      const made = every.mock.calls.length;
+      quickHub = hubFor(sim, { idleMs: 500 });
+      expect(every.mock.calls.slice(made).map(([, ms]) => ms)).toEqual([1_000]);
+      expect(sweeps).toHaveLength(1);
+      every.mockRestore();
+      await idleHub.session(randomUUID()).ready();
+      now += 10_000;
+      (sweeps[0]![0] as () => void)();
+      expect(idleHub.size).toBe(0);
+    } finally {
+      every.mockRestore();
+      idleHub?.close();
+      quickHub?.close();
+    }
+  });
+
+  test("the hub's history reads tell of each newest page with the session's token", async () => {
+    const told: string[] = [];
+    const telling = hubFor(sim, { onNewestPage: (token) => told.push(token) });
+    try {
+      const token = randomUUID();
+      const session = telling.session(token);
+      await session.sendText({ text: 'hello', messageId: randomUUID() });
+      await telling.history.page(session, 1, 25);
+      expect(told).toEqual([token]);
+    } finally {
+      telling.close();
+    }
+  });
+
+  test("each session's log lines name its chat by its store key, never by its token; what it hears is told to observe", async () => {
+    const log = captureLogger('debug');
+    const seen: Array<[string, string]> = [];
+    const observed = hubFor(sim, { logger: log.logger, observe: (token, event) => seen.push([token, event.type]) });
+    try {
+      const token = randomUUID();
+      await observed.session(token).sendText({ text: 'hello', messageId: randomUUID() });
+      expect(log.lines().find((l) => l.msg === 'guest link state changed')).toMatchObject({
+        chat: sessionKeyOf(token),
+      });
+      expect(log.text()).not.toContain(token);
+      await waitFor(() => seen.some(([t, type]) => t === token && type === 'message'));
+    } finally {
+      observed.close();
+    }
+  });
+
+  test('a session still in use when the hub closes is told the instance is shutting down', async () => {
+    const closing = hubFor(sim);
+    const session = closing.session(randomUUID());
+    await session.ready();
+    closing.close();
+    expect(await rejection(session.ready())).toMatchObject({
+      failure: 'unavailable',
+      message: 'The connection to Genesys was closed because this instance is shutting down; please retry.',
+    });
   });
 
   test('a session handed over to another instance is replaced on its next use here', async () => {
