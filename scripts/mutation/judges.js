@@ -160,6 +160,10 @@ const AREAS = [
       'test/api/messages.test.ts',
       'test/api/sessionExpiry.test.ts',
       'test/api/sharedStore.test.ts',
+      // Read receipts (guestChat markRead), the transcript and masking reach the chat only through the API.
+      'test/api/receipts.test.ts',
+      'test/api/transcript.test.ts',
+      'test/api/masking.test.ts',
     ],
   ],
   // liveStreams: the caps and cut-offs, and each refusal's words and count, a reader behind, final events, resume and replay placement, the answer's head.
