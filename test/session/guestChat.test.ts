@@ -9,6 +9,7 @@ import type { SessionHub } from '../../src/genesys/guest/sessionHub';
 import type { MessengerFeatures } from '../../src/genesys/platform/messengerConfig';
 import type { IdentityVerifier } from '../../src/session/attributes/identityVerifier';
 import { GuestChat } from '../../src/session/guestChat';
+import { GuestInputMask } from '../../src/session/masking/guestInputMask';
 import { CustomerSignIn } from '../../src/session/signIn/customerSignIn';
 import { StoreRevocations } from '../../src/session/tokens/revocations';
 import { deriveKeys, Sealer } from '../../src/session/tokens/sealing';
@@ -188,6 +189,8 @@ describe("what each of the guest's requests leads to", () => {
       signIns?: boolean;
       /** What the session's history reads answer (by default, none is expected). */
       history?: Partial<SessionHub['history']>;
+      /** More of what the chat is built with (a mask, read receipts, webhooks). */
+      deps?: Partial<ConstructorParameters<typeof GuestChat>[0]>;
     } = {},
   ): Harness {
     let clock = Date.parse('2026-11-25T10:00:00Z');
@@ -246,6 +249,7 @@ describe("what each of the guest's requests leads to", () => {
       messengerFeatures,
       logger,
       now,
+      ...options.deps,
     });
     return { chat, tokens, revocations, sent, warnings, moveClock: (ms) => void (clock += ms) };
   }
@@ -266,6 +270,120 @@ describe("what each of the guest's requests leads to", () => {
 
   const ended = async () =>
     ({ connected: true, newSession: false, readOnly: true, maxCustomDataBytes: 2048 }) as SessionResponse;
+
+  describe('what a guest sends, masked', () => {
+    const CARD = '4111 1111 1111 1111';
+    const MASKED = '•••• •••• •••• 1111';
+    function masking() {
+      const notices: unknown[] = [];
+      const answers: Array<{ kind: string; text: string; payload: string }> = [];
+      const h = chatOver(
+        {
+          notice: (event: unknown) => void notices.push(event),
+          sendAnswer: async (p: { kind: string; text: string; payload: string }) => {
+            answers.push({ kind: p.kind, text: p.text, payload: p.payload });
+            return { id: 'g-2', direction: 'inbound', type: 'text', text: p.text, time: '2026-11-25T10:00:00.000Z' };
+          },
+        },
+        { deps: { mask: new GuestInputMask({ mode: 'mask', builtIn: ['card'], patterns: [] }) } },
+      );
+      return { h, notices, answers };
+    }
+
+    test('a text reaches Genesys masked, and the streams hear once which detector hid it; a text with none, no notice', async () => {
+      const { h, notices } = masking();
+      const claims = await claimsOf(h);
+      await h.chat.send(claims, { text: `card ${CARD}` });
+      await h.chat.send(claims, { text: 'plain' });
+      // A file alone has no text to mask.
+      await h.chat.send(claims, { attachmentIds: ['a1'] } as never);
+      expect(h.sent).toEqual([`text card ${MASKED}`, 'text plain', 'text undefined']);
+      expect(notices).toEqual([{ type: 'notice', code: 'masked', detectors: ['card'], messageId: 'g-1' }]);
+    });
+
+    test.each([
+      ['quick reply', { quickReply: { text: `card ${CARD}`, payload: 'p' } }, 'QuickReply', 'p'],
+      ['card button', { button: { text: `card ${CARD}`, payload: 'p' } }, 'Button', 'p'],
+      [
+        'date picker',
+        { datePicker: { dateTime: '2026-11-25T10:00:00Z', originatingMessageId: 'm', text: `card ${CARD}` } },
+        'DatePicker',
+        '2026-11-25T10:00:00Z',
+      ],
+    ])(
+      "a %s answer's text reaches Genesys masked, its payload as the bot sent it",
+      async (_what, input, kind, payload) => {
+        const { h, notices, answers } = masking();
+        await h.chat.send(await claimsOf(h), input as never);
+        expect(answers).toEqual([{ kind, text: `card ${MASKED}`, payload }]);
+        expect(notices).toEqual([{ type: 'notice', code: 'masked', detectors: ['card'], messageId: 'g-2' }]);
+      },
+    );
+  });
+
+  describe('read receipts', () => {
+    function reading(options: { readOnly?: boolean; readReceipts?: boolean } = {}) {
+      const told: string[] = [];
+      let budget = true;
+      const h = chatOver(
+        {
+          ready: async () =>
+            ({
+              connected: true,
+              newSession: false,
+              readOnly: options.readOnly ?? false,
+              maxCustomDataBytes: 2048,
+            }) as SessionResponse,
+          markRead: async (id: string) => {
+            if (budget) told.push(id);
+            return budget;
+          },
+        },
+        {
+          deps: { readReceipts: options.readReceipts ?? true },
+          features: { fileUpload: { fromSession: false, mediaTypes: [], maxBytes: 0 } } as never,
+        },
+      );
+      return { h, told, spend: (spent: boolean) => void (budget = !spent) };
+    }
+
+    test('off, a read is refused as a conflict that says so, and Genesys hears nothing', async () => {
+      const { h, told } = reading({ readReceipts: false });
+      await expect(h.chat.markRead(await claimsOf(h), 'm1')).rejects.toMatchObject({
+        code: 'conflict',
+        message: 'This deployment does not send read receipts (READ_RECEIPTS is off); GET /capabilities says so.',
+      });
+      expect(told).toEqual([]);
+    });
+
+    test('Genesys hears of each message once per session, however often it is marked', async () => {
+      const { h, told } = reading();
+      const [mine, theirs] = [await claimsOf(h), await claimsOf(h, { guestToken: 'other-guest-token' })];
+      for (const id of ['m1', 'm1', 'm2', 'm2']) await h.chat.markRead(mine, id);
+      // Another session's newest read is its own, whatever this one's.
+      await h.chat.markRead(theirs, 'm2');
+      expect(told).toEqual(['m1', 'm2', 'm2']);
+      expect((await h.chat.capabilities(mine)).readReceipts).toBe(true);
+    });
+
+    test('an ended conversation is told nothing; a spent budget is refused with when to retry, and nothing is kept', async () => {
+      const ended = reading({ readOnly: true });
+      await ended.h.chat.markRead(await claimsOf(ended.h), 'm1');
+      expect(ended.told).toEqual([]);
+
+      const { h, told, spend } = reading();
+      const claims = await claimsOf(h);
+      spend(true);
+      await expect(h.chat.markRead(claims, 'm1')).rejects.toMatchObject({
+        code: 'rate_limited',
+        retryAfterSeconds: 2,
+        message: "The session's Genesys request budget is spent for now; retry shortly.",
+      });
+      spend(false);
+      await h.chat.markRead(claims, 'm1');
+      expect(told).toEqual(['m1']);
+    });
+  });
 
   describe('an ended (read-only) conversation', () => {
     test('takes no message: refused as a conflict that names the way to a new one, and nothing reaches Genesys', async () => {
@@ -370,8 +488,43 @@ describe("what each of the guest's requests leads to", () => {
     const h = chatOver({});
     await expect(h.chat.resume(await claimsOf(h), { startNew: true })).rejects.toMatchObject({
       code: 'conflict',
-      message: expect.stringContaining('still open'),
+      message: 'The conversation is still open; `startNew` only replaces a conversation that has ended (readOnly).',
     });
+  });
+
+  test('`auth` on a resume is refused with the way to sign in mid-chat, and Genesys hears nothing', async () => {
+    const h = chatOver({});
+    await expect(
+      h.chat.resume(await claimsOf(h), { auth: { idToken: 'id-token', nonce: 'nonce' } }),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+      message:
+        'To sign in during a chat, use POST /guest-session/sign-in; `auth` here starts a new, signed-in session ' +
+        '(send it without the session token).',
+    });
+    expect(h.sent).toEqual([]);
+  });
+
+  test("a transcript is the whole conversation without its events; a chat's start is told to its webhooks as anonymous", async () => {
+    const at = '2026-11-25T10:00:00.000Z';
+    const first = { id: 'm1', direction: 'inbound', type: 'text', text: 'hi', time: at } as NormalizedMessage;
+    const joined = { id: 'e1', direction: 'outbound', type: 'event', time: at } as NormalizedMessage;
+    const last = { id: 'm2', direction: 'outbound', type: 'text', text: 'hello', time: at } as NormalizedMessage;
+    const started: unknown[][] = [];
+    const h = chatOver(
+      {},
+      {
+        history: { wholeConversation: async () => ({ messages: [first, joined, last], total: 3, complete: true }) },
+        deps: { webhooks: { started: (...args: unknown[]) => void started.push(args) } as never },
+      },
+    );
+    await expect(h.chat.transcript(await claimsOf(h))).resolves.toEqual({
+      messages: [first, last],
+      total: 3,
+      complete: true,
+    });
+    await h.chat.start({}, undefined);
+    expect(started).toEqual([[expect.any(String), false, {}]]);
   });
 
   describe('signing in and out', () => {
