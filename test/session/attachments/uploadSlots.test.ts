@@ -4,6 +4,7 @@ import { limitsRefused } from '../../../src/observability/metrics';
 import { GuestAttachments } from '../../../src/session/attachments/attachments';
 import { DownloadUrls } from '../../../src/session/attachments/downloadUrls';
 import { UploadSlots } from '../../../src/session/attachments/uploadSlots';
+import { GuestInputMask } from '../../../src/session/masking/guestInputMask';
 import type { SessionClaims, SessionTokens } from '../../../src/session/tokens/sessionToken';
 
 /**
@@ -149,4 +150,34 @@ test("a link carries the session's routing key when it has one, so a proxy hashi
   expect(files.link(claims('s1'), 'a1', 'https://bff.example')).toBe(
     'https://bff.example/attachments/a1/content?link=sealed',
   );
+});
+
+test("a file's name reaches Genesys masked, and the streams hear which detector hid it; a name with none, no notice", async () => {
+  const names: string[] = [];
+  const notices: unknown[] = [];
+  let next = 0;
+  const session = {
+    attachments: {
+      upload: async (file: { fileName: string }) => {
+        names.push(file.fileName);
+        return { attachmentId: `a${++next}` };
+      },
+    },
+    notice: (event: unknown) => void notices.push(event),
+  };
+  const files = new GuestAttachments({
+    hub: { session: () => session } as unknown as SessionHub,
+    tokens: { attachmentLink: () => 'sealed' } as unknown as SessionTokens,
+    limits: async () => ({}) as never,
+    slots: new UploadSlots({ max: 3, perIp: 2 }),
+    urls: new DownloadUrls(() => Date.UTC(2026, 10, 25)),
+    mask: new GuestInputMask({ mode: 'mask', builtIn: ['card'], patterns: [] }),
+  });
+  const file = (fileName: string) => ({ fileName, mediaType: 'image/png', size: 1, open: () => undefined as never });
+  const shown = await files.upload(claims('s1'), file('card 4111111111111111.png'), 'https://bff.example');
+  await files.upload(claims('s1'), file('photo.png'), 'https://bff.example');
+  expect(names).toEqual([shown.fileName, 'photo.png']);
+  expect(shown.fileName).not.toContain('4111111111111111');
+  expect(shown.fileName.endsWith('1111.png')).toBe(true);
+  expect(notices).toEqual([{ type: 'notice', code: 'masked', detectors: ['card'], attachmentId: 'a1' }]);
 });

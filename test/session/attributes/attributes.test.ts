@@ -196,7 +196,7 @@ describe('keys, values, the byte budget, locks', () => {
       expectRefusal(
         () => parseAttributeInput({ [key]: 'v' }, false),
         'validation_failed',
-        /^Attribute keys may hold only printable characters/,
+        /^Attribute keys may hold only printable characters, with no invisible, bidi-control or surrounding space characters\.$/,
       );
     });
 
