@@ -95,7 +95,7 @@ describe('what a Redis is asked at start, and what is said of it', () => {
     expect(outcome).toEqual({ checked: false, problems: [] });
     expect(warnings).toEqual([
       expect.stringMatching(
-        /^Could not check whether the shared store \(Redis\) keeps its records.*appendonly yes.*maxmemory-policy noeviction/,
+        /^Could not check whether the shared store \(Redis\) keeps its records.*appendonly yes.*maxmemory-policy noeviction, or idempotency records and ended sessions can be lost$/,
       ),
     ]);
   }, 20_000);

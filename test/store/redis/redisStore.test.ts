@@ -127,6 +127,12 @@ describe('as Redis comes and goes', () => {
   test('a connection Redis closes without an error is logged as closed, and made again', async () => {
     const redis = await server();
     const readiness = new Readiness();
+    const states: unknown[] = [];
+    const set = readiness.set.bind(readiness);
+    readiness.set = (name, state) => {
+      states.push(state);
+      set(name, state);
+    };
     const { store, captured } = storeOn(redis, { readiness });
     await store.durability;
     const admin = new Redis(redis.url);
@@ -137,6 +143,8 @@ describe('as Redis comes and goes', () => {
     }
     await waitFor(() => captured.messages('error').includes('The connection to Redis closed; reconnecting.'), 10_000);
     await waitFor(() => readiness.report().checks.redis?.ok === true, 10_000);
+    // Unready while it was gone.
+    expect(states).toContainEqual({ ok: false, detail: 'The connection to Redis closed; reconnecting.' });
     expect(await store.claim('after', 'v', 1000)).toBe(true);
   }, 30_000);
 
@@ -161,12 +169,17 @@ describe('as Redis comes and goes', () => {
     }
     await waitFor(() => readiness.report().checks.redis?.ok === true, 5000);
     expect(readiness.report().checks.redis!.detail).toBe('Redis answers.');
-    expect(captured.messages('warn')).toContain(
-      'Redis did not answer a PING in time: asking again before calling it down',
-    );
-    expect(captured.messages('error')).toContain(
-      'Redis does not answer: no answer to PING within 200 ms, twice in a row',
-    );
+    expect(captured.lines().find((l) => l.msg.startsWith('Redis did not answer a PING in time'))).toMatchObject({
+      level: 40,
+      msg: 'Redis did not answer a PING in time: asking again before calling it down',
+      storeError: 'no answer to PING within 200 ms',
+      eventLoopLagMs: expect.any(Number),
+    });
+    expect(captured.lines().find((l) => l.msg.startsWith('Redis does not answer'))).toMatchObject({
+      level: 50,
+      msg: 'Redis does not answer: no answer to PING within 200 ms, twice in a row',
+      eventLoopLagMs: expect.any(Number),
+    });
   }, 30_000);
 
   test('a Redis paused as it begins to load its append-only file after a restart is up soon after it has loaded, not when its estimate runs out', async () => {
@@ -288,6 +301,7 @@ describe('as Redis comes and goes', () => {
       await store.record('r', 1000);
       await store.ping();
       await store.command('incr', 'c');
+      await store.increment('n', 1000);
       await flushTracing();
       const spans = exporter
         .getFinishedSpans()
@@ -303,6 +317,7 @@ describe('as Redis comes and goes', () => {
         ['redis EVALSHA', 'redis', 'EVALSHA'],
         ['redis PING', 'redis', 'PING'],
         ['redis INCR', 'redis', 'INCR'],
+        ['redis EVALSHA', 'redis', 'EVALSHA'],
       ]);
     } finally {
       await stopTracing();
@@ -493,7 +508,10 @@ describe('beyond up and down', () => {
     await expect(store.ping()).resolves.toBeUndefined();
     redis.pause();
     try {
-      await expect(store.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
+      await expect(store.ping()).rejects.toMatchObject({
+        code: 'store_unavailable',
+        logDetail: { storeError: 'Redis did not answer within 1000 ms' },
+      });
     } finally {
       redis.resume();
     }
@@ -564,6 +582,67 @@ describe('beyond up and down', () => {
     expect(reported().reduce((a, b) => a + b, 0)).toBe(evictedAfter - evictedBefore);
     expect(store.recordsLostSince()).toBeDefined();
   }, 30_000);
+
+  test('a primary gone with another in its place is a failover; one gone with none new, or one new with none gone, is none', async () => {
+    const { store, captured } = storeOn(await server(), { lossCheckMs: 3_600_000 });
+    await store.durability;
+    await waitFor(() => store['primaries'].size === 1, 5000);
+    await store['lossRounds'];
+    const primaries = store['primaries'] as Map<string, { runId: string; evicted: number }>;
+    const [own] = [...primaries.keys()];
+    const [seen] = [...primaries.values()];
+    const round = async () => {
+      store['watchLossesNext']();
+      await store['lossRounds'];
+    };
+    const losses = () =>
+      captured.lines().filter((l) => String(l.msg).startsWith('The shared store may have lost some records'));
+
+    // A primary new, and none gone: a cluster discovered or grown.
+    primaries.clear();
+    await round();
+    expect([[...primaries.keys()], store.recordsLostSince(), losses()]).toEqual([[own], undefined, []]);
+
+    // A node known before and gone now, and nothing new: the cluster shrank, or this look missed it.
+    primaries.set('10.0.0.9:6379', { runId: 'r', evicted: 0 });
+    await round();
+    expect([[...primaries.keys()], store.recordsLostSince(), losses()]).toEqual([[own], undefined, []]);
+
+    // The known primary gone, and this one in its place.
+    primaries.delete(own!);
+    primaries.set('10.0.0.9:6379', seen!);
+    await round();
+    expect(losses().map((l) => l.causes)).toEqual([[`${own} took over from 10.0.0.9:6379 (a failover)`]]);
+    expect(losses()[0]!.msg).toBe(
+      `The shared store may have lost some records (${own} took over from 10.0.0.9:6379 (a failover)): ` +
+        'a retried send whose record is missing is checked against Genesys before it is sent again',
+    );
+    expect(store.recordsLostSince()).toBeDefined();
+  }, 20_000);
+
+  test('loss rounds asked for while one runs are one more round after it, however many asked', async () => {
+    const { store } = storeOn(await server(), { lossCheckMs: 3_600_000 });
+    await store.durability;
+    await waitFor(() => store['primaries'].size === 1, 5000);
+    await store['lossRounds'];
+    let rounds = 0;
+    let release = () => {};
+    store['watchLosses'] = () => {
+      rounds++;
+      return new Promise<void>((resolve) => (release = resolve));
+    };
+    store['watchLossesNext']();
+    await waitFor(() => rounds === 1);
+    store['watchLossesNext']();
+    store['watchLossesNext']();
+    release();
+    await waitFor(() => rounds === 2);
+    release();
+    await store['lossRounds'];
+    expect(rounds).toBe(2);
+    // Its connection waits for Redis to accept it at least 2 s, whatever a command's own bound (1 s here).
+    expect((store['redis'] as unknown as Redis).options.connectTimeout).toBe(2000);
+  }, 20_000);
 
   test('while the connection is gone no PING is sent, and its closing is logged once however often reconnecting fails', async () => {
     const redis = await server();
@@ -817,7 +896,10 @@ describe('two edges of its life: a close, and a cluster', () => {
       logger: captured.logger,
     });
     await store.durability;
-    await store.close();
+    // A connection reset while it closes on purpose is no outage.
+    const closing = store.close();
+    (store as unknown as { redis: Redis }).redis.emit('error', new Error('read ECONNRESET'));
+    await closing;
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(
       captured
@@ -825,6 +907,9 @@ describe('two edges of its life: a close, and a cluster', () => {
         .filter((l) => l.level >= 40)
         .map((l) => l.msg),
     ).toEqual([expect.stringMatching(/^The shared store \(Redis\) can lose its records/)]);
+    expect(store.up).toBe(true);
+    // Closed: nothing more is asked of Redis.
+    await expect(store.get('k')).rejects.toMatchObject({ code: 'store_unavailable' });
   }, 20_000);
 
   test('on a cluster, a raw command runs on the node that holds its key', async () => {
