@@ -386,15 +386,22 @@ describe('sockets, drops, idleness and owners', () => {
     }
   });
 
-  test("the hub's history reads tell of each newest page with the session's token", async () => {
-    const told: string[] = [];
-    const telling = hubFor(sim, { onNewestPage: (token) => told.push(token) });
+  test("the hub's history reads tell of each read of the newest page, with the session's token and the page", async () => {
+    const told: Array<[string, string[]]> = [];
+    const telling = hubFor(sim, {
+      onNewestPage: (token, page) => told.push([token, page.messages.map((m) => m.text ?? '')]),
+    });
     try {
       const token = randomUUID();
       const session = telling.session(token);
       await session.sendText({ text: 'hello', messageId: randomUUID() });
       await telling.history.page(session, 1, 25);
-      expect(told).toEqual([token]);
+      await telling.history.page(session, 2, 25);
+      await telling.history.page(session, 1, 25);
+      expect(told).toEqual([
+        [token, ['hello']],
+        [token, ['hello']],
+      ]);
     } finally {
       telling.close();
     }
@@ -404,24 +411,27 @@ describe('sockets, drops, idleness and owners', () => {
     const log = captureLogger('debug');
     const seen: Array<[string, string]> = [];
     const observed = hubFor(sim, { logger: log.logger, observe: (token, event) => seen.push([token, event.type]) });
+    const token = randomUUID();
     try {
-      const token = randomUUID();
       await observed.session(token).sendText({ text: 'hello', messageId: randomUUID() });
       expect(log.lines().find((l) => l.msg === 'guest link state changed')).toMatchObject({
         chat: sessionKeyOf(token),
       });
-      expect(log.text()).not.toContain(token);
       await waitFor(() => seen.some(([t, type]) => t === token && type === 'message'));
     } finally {
       observed.close();
     }
+    expect(log.text()).not.toContain(token);
   });
 
   test('a session still in use when the hub closes is told the instance is shutting down', async () => {
     const closing = hubFor(sim);
     const session = closing.session(randomUUID());
-    await session.ready();
-    closing.close();
+    try {
+      await session.ready();
+    } finally {
+      closing.close();
+    }
     expect(await rejection(session.ready())).toMatchObject({
       failure: 'unavailable',
       message: 'The connection to Genesys was closed because this instance is shutting down; please retry.',

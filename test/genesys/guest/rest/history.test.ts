@@ -398,11 +398,14 @@ describe('the reads a minute per session, in the shared store', () => {
       .delay(60_000)
       .reply(200, { entities: [], total: 0 });
     const asked = new Promise((resolve) => scope.on('request', resolve));
-    const read = history.page(a, 1, 25);
-    await asked;
-    gate.open();
-    await expect(read).rejects.toMatchObject({ failure: 'circuit_open' });
-    nock.abortPendingRequests();
+    try {
+      const read = history.page(a, 1, 25);
+      await asked;
+      gate.open();
+      await expect(read).rejects.toMatchObject({ failure: 'circuit_open' });
+    } finally {
+      nock.abortPendingRequests();
+    }
   });
 
   test('two instances on one store share a session budget: 10 reads between them, the 11th refused on either', async () => {
@@ -830,8 +833,9 @@ describe('pages as the SDK shapes them, broken or too big', () => {
       status: 'failed' as const,
       reasons: [{ code: 'DataFiltered' as const }],
     };
+    // Frozen: a fold that changed them in place would throw, not pass as the same object.
     const folded = foldReceipts(
-      [agent, failed],
+      [Object.freeze(agent), Object.freeze(failed)],
       [
         { messageId: 'a1', status: 'read', at },
         { messageId: 'g1', status: 'delivered', at },
