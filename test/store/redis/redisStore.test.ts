@@ -640,8 +640,13 @@ describe('beyond up and down', () => {
     release();
     await store['lossRounds'];
     expect(rounds).toBe(2);
-    // Its connection waits for Redis to accept it at least 2 s, whatever a command's own bound (1 s here).
-    expect((store['redis'] as unknown as Redis).options.connectTimeout).toBe(2000);
+  }, 20_000);
+
+  test("its connection waits at least 2 s for Redis to accept it, however short a command's own bound", async () => {
+    const { store } = storeOn(await server());
+    await store.durability;
+    // Commands are bound to 1 s here.
+    expect((store['redis'] as unknown as Redis).options.connectTimeout).toBeGreaterThanOrEqual(2000);
   }, 20_000);
 
   test('while the connection is gone no PING is sent, and its closing is logged once however often reconnecting fails', async () => {
