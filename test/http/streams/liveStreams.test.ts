@@ -34,6 +34,37 @@ import { waitFor } from '../../support/wait';
  */
 afterEach(() => closeAll());
 
+/**
+ * An answer served without a connection, holding `held` bytes unwritten to its reader whatever is written to it;
+ * `written` is every chunk, and `ended` whether it was ended (a write after that is recorded too, as an error would be
+ * lost on a real answer).
+ */
+function fakeAnswer(held = 0) {
+  const written: string[] = [];
+  const res = Object.assign(new EventEmitter(), {
+    destroyed: false,
+    writableLength: held,
+    writableNeedDrain: false,
+    ended: false,
+    status: () => res,
+    setHeaders: () => res,
+    setHeader: () => res,
+    flushHeaders: () => undefined,
+    write: (chunk: string) => written.push(res.ended ? `after the end: ${chunk}` : chunk) > 0,
+    end: () => {
+      res.ended = true;
+      res.emit('close');
+    },
+  });
+  return { res: res as unknown as Response, written };
+}
+
+/** The events in what was written to a fake answer, as [event, data]. */
+const eventsIn = (written: string[]) =>
+  parseEventStream(`HTTP/1.1 200 OK\r\n\r\n${written.join('')}`)
+    .filter((e) => e.event)
+    .map((e) => [e.event, e.data]);
+
 describe('the caps and the cut-offs', () => {
   test('heartbeat comments keep an idle stream alive', async () => {
     const streams = new LiveStreams(streamOptions({ heartbeatMs: 40, maxBufferedBytes: 64 * 1024 }));
@@ -72,41 +103,21 @@ describe('the caps and the cut-offs', () => {
 
   test('the byte cap is a ceiling it may reach: at the cap the stream goes on and its final event is told; past it, neither', () => {
     const cap = 1000;
-    /** An answer holding `held` bytes unwritten to its reader, whatever is written to it. */
-    const answer = (held: number) => {
-      const written: string[] = [];
-      const res = Object.assign(new EventEmitter(), {
-        destroyed: false,
-        writableLength: held,
-        writableNeedDrain: false,
-        status: () => res,
-        setHeaders: () => res,
-        setHeader: () => res,
-        flushHeaders: () => undefined,
-        write: (chunk: string) => written.push(chunk) > 0,
-        end: () => res.emit('close'),
-      });
-      return { res: res as unknown as Response, written };
-    };
-    const events = (written: string[]) =>
-      parseEventStream(`HTTP/1.1 200 OK\r\n\r\n${written.join('')}`)
-        .filter((e) => e.event)
-        .map((e) => [e.event, e.data]);
     const streams = new LiveStreams(streamOptions({ maxBufferedBytes: cap }));
     const fake = fakeSession();
 
-    const atCap = answer(cap);
+    const atCap = fakeAnswer(cap);
     streams.serve(atCap.res, fake.session, { guestToken: 'a', ip: '127.0.0.1' });
     fake.emit({ type: 'message', message: textMessage('m1') });
     streams.endAll('restarting');
-    expect(events(atCap.written)).toEqual([
+    expect(eventsIn(atCap.written)).toEqual([
       ['session', JSON.stringify({ state: 'open' })],
       ['message', expect.stringContaining('"id":"m1"')],
       ['session', JSON.stringify({ state: 'reconnect', detail: 'restarting', reconnect: true })],
     ]);
 
     // Cut at its first event; a final event would only add to what the reader has not taken.
-    const pastCap = answer(cap + 1);
+    const pastCap = fakeAnswer(cap + 1);
     streams.serve(pastCap.res, fake.session, { guestToken: 'b', ip: '127.0.0.1' });
     expect(pastCap.written).toEqual(['retry: 2000\n\n']);
     expect([streams.count, fake.subscribers]).toEqual([0, 0]);
@@ -451,6 +462,20 @@ describe('what each answer, refusal and event says', () => {
       stream.close();
     });
 
+    test('an empty name, time or detail is told as none', async () => {
+      const { fake, url } = await opened();
+      const stream = await openStream(url);
+      await stream.next((e) => e.event === 'session');
+      fake.emit({ type: 'presence', presence: 'join', name: '', time: '' });
+      fake.emit({ type: 'session', state: 'reconnecting', detail: '' });
+      await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnecting');
+      expect(stream.events.slice(1).map((e) => [e.event, dataOf(e)])).toStrictEqual([
+        ['presence', { presence: 'join' }],
+        ['session', { state: 'reconnecting' }],
+      ]);
+      stream.close();
+    });
+
     test('a guest waiting for an agent hears availability until a person of the centre writes; a bot or the guest does not stop it', async () => {
       const listeners = new Set<(answer: Availability) => void>();
       const availability = {
@@ -584,18 +609,21 @@ describe('what each answer, refusal and event says', () => {
       };
     };
 
-    test('two final events held behind a replay end the stream once, as the first says', async () => {
+    test('two final events held behind a replay end the stream once, as the first says, and nothing follows', async () => {
       let release: (() => void) | undefined;
-      const page = [textMessage('m1'), textMessage('m2')];
+      const page = [textMessage('m1', 'hi', T0 - 2_000), textMessage('m2', 'hi', T0 - 1_000)];
       const read = history('m1', () => new Promise((resolve) => (release = () => resolve(page))));
-      const { url, fake } = await opened(read);
-      const stream = await openStream(url);
-      await waitFor(() => release !== undefined && fake.subscribers === 1);
+      const streams = new LiveStreams(streamOptions({ now: () => T0 }));
+      const fake = fakeSession();
+      const { res, written } = fakeAnswer();
+      streams.serve(res, fake.session, { guestToken: 'a', ip: '127.0.0.1' }, read.history);
+      await waitFor(() => release !== undefined);
       fake.emit({ type: 'session', state: 'signed_out', detail: 'signed out' });
       fake.emit({ type: 'session', state: 'closed', detail: 'the agent ended it' });
       release!();
-      await stream.ended;
-      expect(stream.events.map((e) => [e.event, dataOf(e)])).toEqual([
+      await waitFor(() => streams.count === 0);
+      expect(written.filter((chunk) => chunk.startsWith('after the end'))).toEqual([]);
+      expect(eventsIn(written).map(([event, data]) => [event, JSON.parse(data!)])).toEqual([
         ['session', { state: 'open' }],
         ['message', expect.objectContaining({ id: 'm2' })],
         ['session', { state: 'signed_out', detail: 'signed out', reconnect: false }],
@@ -815,14 +843,17 @@ describe('what each answer, refusal and event says', () => {
       const replay = history(undefined, () => new Promise((resolve) => (release = resolve)));
       const { fake, url } = await opened(replay);
       const stream = await openStream(url);
-      fake.emit({ type: 'message', message: textMessage('m1') });
+      // Times of their own, before the stream opened (T0): the replay runs from the client's place, m1, whatever the
+      // date, never from the moment the stream opened.
+      const m1 = textMessage('m1', 'hi', T0 - 60_000);
+      fake.emit({ type: 'message', message: m1 });
       fake.emit({ type: 'session', state: 'reconnecting' });
       await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnecting');
       expect(replay.reads).toEqual([]);
       fake.emit({ type: 'session', state: 'reconnected' });
-      fake.emit({ type: 'message', message: textMessage('live') });
+      fake.emit({ type: 'message', message: textMessage('live', 'hi', T0 - 10_000) });
       await waitFor(() => replay.reads.length === 1);
-      release([textMessage('m1'), textMessage('missed')]);
+      release([m1, textMessage('missed', 'a', T0 - 30_000)]);
       await stream.next((e) => e.id === 'live');
       expect(stream.events.filter((e) => e.event === 'message').map((e) => e.id)).toEqual(['m1', 'missed', 'live']);
       expect(replay.reads).toEqual(['reconnect']);
