@@ -3,12 +3,14 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { AppError } from '../../../src/domain/errors';
 import type { Request, Response } from 'express';
 import {
   checkDeclaredLength,
   DISCARD_MAX_BYTES,
   discardRestOfBody,
+  IncomingUpload,
   spoolFailure,
   UploadSpool,
 } from '../../../src/http/uploads/multipart';
@@ -218,5 +220,57 @@ describe('the rest of a refused body is read only while there is a rest to read'
     expect(req.socket.destroy).not.toHaveBeenCalled();
     req.emit('data', Buffer.alloc(1));
     expect(req.socket.destroy).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('one upload as its body arrives', () => {
+  const BOUNDARY = 'b0undary';
+  const part = (headers: string, body: string) => `--${BOUNDARY}\r\n${headers}\r\n\r\n${body}\r\n`;
+  const filePart = (body: string) =>
+    part('Content-Disposition: form-data; name="file"; filename="note.txt"\r\nContent-Type: text/plain', body);
+  const END = `--${BOUNDARY}--\r\n`;
+
+  /** An upload of a request that is a bare stream, into a spool of its own. */
+  function incoming() {
+    const dir = spoolDir();
+    const spool = new UploadSpool(dir);
+    const newFile = jest.spyOn(spool, 'newFile');
+    const req = Object.assign(new PassThrough(), {
+      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+      complete: false,
+    });
+    const upload = new IncomingUpload(req as unknown as Request, {
+      field: 'file',
+      limits: { enabled: true, mediaTypes: ['*/*'], maxBytes: 1000, blockedExtensions: [] },
+      spool,
+      pace: { minBytesPerSecond: 0, windowMs: 1000 },
+    });
+    const received = upload.receive();
+    received.catch(() => undefined);
+    return { dir, newFile, req, upload, received };
+  }
+
+  test('a field before the file is refused, and the file after it is never spooled', async () => {
+    const { req, newFile, received } = incoming();
+    req.end(part('Content-Disposition: form-data; name="note"', 'hi') + filePart('hello') + END);
+    await expect(received).rejects.toMatchObject({ code: 'validation_failed', message: 'Send only the "file" part.' });
+    expect(newFile).not.toHaveBeenCalled();
+  });
+
+  test('a body cut off before its end is refused as interrupted', async () => {
+    const { req, received } = incoming();
+    req.write(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\n\r\nhel`);
+    req.emit('close');
+    await expect(received).rejects.toMatchObject({ code: 'validation_failed', message: 'The upload was interrupted.' });
+  });
+
+  test('discarded while its file is still being written: the writing stops, the file goes', async () => {
+    const { dir, req, upload, received } = incoming();
+    req.write(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\n\r\n`);
+    req.write('x'.repeat(100));
+    await waitFor(() => fs.readdirSync(dir).length === 1);
+    await upload.discard();
+    expect(fs.readdirSync(dir)).toEqual([]);
+    await expect(received).rejects.toMatchObject({ message: 'The upload was discarded.' });
   });
 });
