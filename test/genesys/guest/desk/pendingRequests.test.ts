@@ -45,6 +45,44 @@ function fresh() {
 afterEach(() => current?.clear());
 
 describe('the book of pending requests', () => {
+  it('tells whether the newest frame no longer waiting is of a kind, and was written within a time', () => {
+    const { pending, add, advance } = fresh();
+    expect(pending.lastRetiredWas('read', 1000)).toBe(false);
+    pending.sentWithoutReply('R', 'read');
+    expect(pending.lastRetiredWas('read', 1000)).toBe(true);
+    expect(pending.lastRetiredWas('typing', 1000)).toBe(false);
+    advance(1000);
+    expect(pending.lastRetiredWas('read', 1000)).toBe(true);
+    advance(1);
+    expect(pending.lastRetiredWas('read', 1000)).toBe(false);
+    // The newest is a send that gave up, after a read.
+    pending.sentWithoutReply('R2', 'read');
+    pending.remove(add('send', 'S'), true);
+    expect([pending.lastRetiredWas('read', 1000), pending.lastRetiredWas('send', 1000)]).toEqual([false, true]);
+  });
+
+  it('an untraced refusal at a moment can answer what was written by then, unanswered and not in doubt', () => {
+    const { pending, add } = fresh();
+    const at = 1_000_000;
+    add('send', 'then', { writtenAt: at });
+    add('send', 'unwritten', { written: false, writtenAt: at - 10 });
+    add('send', 'in doubt', { inDoubt: true, writtenAt: at - 10 });
+    add('send', 'written again after', { writtenAt: at - 10, lastWrittenAt: at + 1 });
+    add('send', 'after', { writtenAt: at + 1 });
+    expect(pending.refusalCandidates(at, 2000).live.map((p) => p.tracingId)).toEqual(['then']);
+  });
+
+  it('frames with no reply may own it while younger than the typing time; a request that gave up, while remembered', () => {
+    const { pending, add } = fresh();
+    const sent = 1_000_000;
+    pending.sentWithoutReply('T', 'typing');
+    pending.sentWithoutReply('R', 'read');
+    pending.remove(add('send', 'S'), true);
+    // Exactly the typing time later, the typing and the read receipt are too old to own it.
+    expect(pending.refusalCandidates(sent + 2000, 2000).gone).toBe(1);
+    expect(pending.refusalCandidates(sent + 1999, 2000).gone).toBe(3);
+  });
+
   it('holds each request under its tracingId until it is removed', () => {
     const { pending, add } = fresh();
     const a = add('send', 'A');
