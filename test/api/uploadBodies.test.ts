@@ -144,6 +144,14 @@ describe('a body that is not one named file part is refused with its own words, 
       'validation_failed',
       'The multipart body is malformed.',
     ],
+    [
+      'the file, then a part that names nothing',
+      Buffer.concat([filePart(), part('Content-Type: text/plain', 'x'), END]),
+      MULTIPART,
+      400,
+      'validation_failed',
+      'Send one "file" part and nothing else.',
+    ],
     ['no part at all', END, MULTIPART, 400, 'validation_failed', 'The body has no "file" part.'],
     [
       'an empty file',
@@ -174,6 +182,18 @@ test('a program whose first bytes arrive a few at a time is judged on them all: 
   expect(await upload.status()).toBe(415);
   upload.socket.destroy();
   await waitFor(() => spooled().length === 0);
+});
+
+test('a file is judged on its first KiB alone: a marker past it, in a later read, is not looked for', async () => {
+  const { token } = await stack.newSession();
+  const upload = rawUploadHere(stack, token, { fileName: 'photo.png', type: 'image/png' });
+  upload.write(Buffer.alloc(1000, 'a'));
+  await waitFor(() => spooled().length === 1);
+  await sleep(20);
+  // At byte 1100: an HTML application's marker, had it been in the first KiB.
+  upload.write(Buffer.concat([Buffer.alloc(100, 'a'), Buffer.from('<hta:application>'), Buffer.alloc(1000, 'a')]));
+  upload.finish();
+  expect(await upload.status()).toBe(201);
 });
 
 describe('the pace floor (UPLOAD_MIN_BYTES_PER_SECOND)', () => {

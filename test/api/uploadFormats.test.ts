@@ -6,6 +6,7 @@ import {
   peExecutable,
   shellScript,
 } from '../support/fileSamples';
+import { uploadTypeDecisions } from '../../src/observability/metrics';
 import { bearer, startStack, type Stack } from '../support/stack';
 
 /**
@@ -183,5 +184,14 @@ describe('a deployment that lists a few types, and blocks .exe', () => {
         expect(res.sent).toMatchObject({ fileName, fileType: type });
       },
     );
+
+    test('one is judged, and counted, once however many reads it arrives in', async () => {
+      const honest = async () =>
+        (await uploadTypeDecisions.get()).values.find((v) => v.labels.decision === 'script_as_text')?.value ?? 0;
+      const before = await honest();
+      const script = Buffer.concat([shellScript(), Buffer.alloc(300_000, ' ')]);
+      expect((await send('notes.txt', 'text/plain', script)).status).toBe(201);
+      expect(await honest()).toBe(before + 1);
+    });
   });
 });
