@@ -280,6 +280,32 @@ describe('the rules, with fake timers', () => {
     });
   });
 
+  test("a request asked while Genesys's wait runs past 70 % of its deadline is refused at once; within it, or a configure, waits", async () => {
+    // A deadline of 10 s: 7 s of waiting at most.
+    const past = desk();
+    past.ask('jwt', 'j1');
+    past.refuse('j1', 8);
+    past.ask('jwt', 'j2');
+    past.ask('configure', 'c1');
+    expect(await past.outcome('j2')).toMatchObject({
+      state: 'failed',
+      error: { code: 'rate_limited', retryAfterSeconds: 8, message: expect.stringMatching(/used its share/) },
+    });
+    expect(await past.outcome('c1')).toEqual({ state: 'waiting' });
+
+    const within = desk();
+    within.ask('jwt', 'j1');
+    within.refuse('j1', 7);
+    within.ask('jwt', 'j2');
+    expect(await within.outcome('j2')).toEqual({ state: 'waiting' });
+  });
+
+  test('a session allowed one request a minute keeps no reserve from it', async () => {
+    const t = desk({ requestsPerMinute: 1 });
+    t.ask('jwt', 'j1');
+    expect(t.written).toEqual(['j1']);
+  });
+
   test('a message whose turn, behind those waiting, would come later than 70 % of its deadline is refused at once and counted', async () => {
     const t = desk();
     const before = await counted('genesys_bff_limits_refused_total', { limit: 'session_send_rate' });
