@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { AppError } from '../../../src/domain/errors';
 import { answerDeadLetters, type DeadLetterSource } from '../../../src/http/server/deadLetterRoutes';
 import type { DeadLetters } from '../../../src/webhooks';
@@ -158,6 +159,7 @@ test('a replay body that is not JSON is refused as such', async () => {
 });
 
 test('a replay body past 256 KiB is refused, and its connection closed rather than read on', async () => {
+  const before = log.lines().length;
   const big = JSON.stringify({ ids: [] }).padEnd(256 * 1024 + 1, ' ');
   expect(await replay(big)).toMatchObject({
     status: 413,
@@ -167,6 +169,8 @@ test('a replay body past 256 KiB is refused, and its connection closed rather th
   expect(asked).toEqual([]);
   const atCeiling = JSON.stringify({ ids: [] }).padEnd(256 * 1024, ' ');
   expect(await replay(atCeiling)).toMatchObject({ status: 200 });
+  // The body it left unread is no replay that broke off: the refusal is the whole story.
+  expect(log.lines().slice(before)).toEqual([]);
 });
 
 test('each route answers its own method alone', async () => {
@@ -248,13 +252,16 @@ test('a replay whose body breaks off replays nothing, and says so', async () => 
   const socket = connect(port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   const routedBefore = routed;
-  socket.write(
-    'POST /webhooks/dead-letter/replay HTTP/1.1\r\nHost: metrics\r\nContent-Type: application/json\r\n' +
-      'Content-Length: 100\r\n\r\n{"ids":',
-  );
-  // The route is reading the body before the client goes.
-  await waitFor(() => routed > routedBefore);
-  socket.destroy();
+  try {
+    socket.write(
+      'POST /webhooks/dead-letter/replay HTTP/1.1\r\nHost: metrics\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 100\r\n\r\n{"ids":',
+    );
+    // The route is reading the body before the client goes.
+    await waitFor(() => routed > routedBefore);
+  } finally {
+    socket.destroy();
+  }
   await waitFor(() => log.lines().length > before);
   expect(log.lines().slice(before)).toEqual([
     expect.objectContaining({
@@ -272,4 +279,22 @@ test('a failure of the dead letters that is a fault of this service is answered 
   expect(log.lines().slice(before)).toEqual([
     expect.objectContaining({ msg: 'webhook dead-letter request failed', code: 'internal_error', level: 40 }),
   ]);
+});
+
+test('a body refused as too large and cut off after is no replay that broke off: the refusal is all that is said', async () => {
+  const before = log.lines().length;
+  const req = Object.assign(new PassThrough(), { url: '/webhooks/dead-letter/replay', method: 'POST', headers: {} });
+  const answered: number[] = [];
+  const res = {
+    setHeader: () => undefined,
+    writeHead: (status: number) => void answered.push(status),
+    end: () => undefined,
+  };
+  const source: DeadLetterSource = { names: () => ['default'], deadLetters: () => deadLettersOf('default', asked) };
+  expect(answerDeadLetters(req as never, res as never, source, log.logger)).toBe(true);
+  req.write(Buffer.alloc(256 * 1024 + 1, 0x20));
+  await waitFor(() => answered.length === 1);
+  req.emit('error', new Error('aborted'));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect([answered, log.lines().slice(before), asked]).toEqual([[413], [], []]);
 });
