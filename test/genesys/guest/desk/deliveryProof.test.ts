@@ -193,6 +193,21 @@ describe('proving a send from history', () => {
     expect(lines).toEqual([]);
   });
 
+  test("a read that fails the moment Genesys's wait ended gives no wait of its own", async () => {
+    let clock = SENT_AT + 1000;
+    let reads = 0;
+    const limited = new GuestApiError('rate_limited', 'Genesys limits history reads', { retryAfterSeconds: 40 });
+    const ledger = new DeliveryLedger(
+      () => Promise.reject(++reads === 1 ? limited : new Error('ECONNRESET')),
+      logger,
+      () => clock,
+    );
+    expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown', retryAfterSeconds: 40 });
+    clock += 40_000;
+    expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown' });
+    expect(reads).toBe(2);
+  });
+
   test('Genesys refusing the read over its history limit: "unknown" with its wait, and no read until then', async () => {
     let clock = SENT_AT + 1000;
     let reads = 0;
@@ -209,12 +224,13 @@ describe('proving a send from history', () => {
     clock += 15_500;
     expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown', retryAfterSeconds: 25 });
     expect(reads).toBe(1);
-    clock += 25_000;
+    // The moment its wait ends, it reads again.
+    clock += 24_500;
     expect(await ledger.prove(sent)).toMatchObject({ verdict: 'delivered', message: { id: 'g' } });
     expect(reads).toBe(2);
-    // Any other failure gives no wait: the next proof reads again.
+    // Any other failure gives no wait, even one that names a wait of its own: the next proof reads again.
     const failing = new DeliveryLedger(
-      () => (reads++, Promise.reject(new Error('ECONNRESET'))),
+      () => (reads++, Promise.reject(new GuestApiError('unavailable', 'down', { retryAfterSeconds: 30 }))),
       logger,
       () => clock,
     );
