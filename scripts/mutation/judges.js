@@ -193,6 +193,18 @@ const AREAS = [
   ['src/http/routes/attributes.ts', ['test/api/attributes.test.ts', DOCUMENTS]],
   // Which routes make up the process and a deployment: the published documents list each one.
   ['src/http/routes/api.ts', [DOCUMENTS]],
+  // PUT/DELETE /notifications/push and /email, and the stop and confirm links: reached only through these suites.
+  [
+    'src/http/routes/notifications.ts',
+    [
+      'test/session/notifications/email.test.ts',
+      'test/session/notifications/webPush.test.ts',
+      'test/session/notifications/pushAndEmail.test.ts',
+      DOCUMENTS,
+    ],
+  ],
+  // GET /messages/transcript: its negotiation, its headers and its policy (transcript), routed by key (session).
+  ['src/http/routes/transcript.ts', ['test/api/transcript.test.ts', 'test/api/session.test.ts', DOCUMENTS]],
   [
     'src/http/routes/',
     [
@@ -213,6 +225,9 @@ const AREAS = [
       'test/api/endChatRoute.test.ts',
       // POST /guest-session's limit of new sessions per address.
       'test/api/startSessionLimits.test.ts',
+      // POST /messages/read (receipts), and a stream ticket refused while the circuit to Genesys is open.
+      'test/api/receipts.test.ts',
+      'test/api/genesysCircuit.test.ts',
       DOCUMENTS,
     ],
   ],
