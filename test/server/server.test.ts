@@ -105,6 +105,26 @@ describe('what it sets up around the app', () => {
     expect(await refusedAt(Number(new URL(url).port))).toBe('ECONNREFUSED');
   });
 
+  it("serves the operator's routes beside the metrics: each deployment's dead letters, and its canaries", async () => {
+    service = await startTestService({ env: { METRICS_PORT: '0' } });
+    const origin = new URL(service.metricsUrl!).origin;
+    const read = async (path: string) => {
+      const res = await fetch(`${origin}${path}`);
+      return [res.status, await res.json()];
+    };
+    expect(await read('/webhooks/dead-letter')).toEqual([200, { deadLetters: [] }]);
+    expect(await read('/webhooks/dead-letter?deployment=nope')).toEqual([
+      400,
+      expect.objectContaining({ detail: 'Name a deployment with ?deployment= (one of: default).' }),
+    ]);
+    expect(await read('/canary')).toEqual([200, { deployments: [] }]);
+    await service.stop();
+    service = await startTestService({ env: { METRICS_PORT: '0', CANARY_INTERVAL_SECONDS: '3600' } });
+    expect(await (await fetch(`${new URL(service.metricsUrl!).origin}/canary`)).json()).toEqual({
+      deployments: [{ deployment: 'default', intervalSeconds: 3600, runs: expect.any(Array) }],
+    });
+  });
+
   it('binds the metrics listener to METRICS_HOST, loopback unless set, whatever HOST is', async () => {
     // An address of this machine that is not loopback: what another host on the network would reach.
     const external = Object.values(os.networkInterfaces())
