@@ -47,3 +47,10 @@ it('writes the request on its access line once, as whitelisted', async () => {
     remoteAddress: expect.any(String),
   });
 });
+
+it('hashes no answer for an ETag: every answer is fresh', async () => {
+  const { app } = testApp();
+  const answered = await request(app).get('/openapi.json');
+  expect(answered.status).toBe(200);
+  expect(answered.headers.etag).toBeUndefined();
+});
