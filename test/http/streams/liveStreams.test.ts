@@ -617,17 +617,21 @@ describe('what each answer, refusal and event says', () => {
       const fake = fakeSession();
       const { res, written } = fakeAnswer();
       streams.serve(res, fake.session, { guestToken: 'a', ip: '127.0.0.1' }, read.history);
-      await waitFor(() => release !== undefined);
-      fake.emit({ type: 'session', state: 'signed_out', detail: 'signed out' });
-      fake.emit({ type: 'session', state: 'closed', detail: 'the agent ended it' });
-      release!();
-      await waitFor(() => streams.count === 0);
-      expect(written.filter((chunk) => chunk.startsWith('after the end'))).toEqual([]);
-      expect(eventsIn(written).map(([event, data]) => [event, JSON.parse(data!)])).toEqual([
-        ['session', { state: 'open' }],
-        ['message', expect.objectContaining({ id: 'm2' })],
-        ['session', { state: 'signed_out', detail: 'signed out', reconnect: false }],
-      ]);
+      try {
+        await waitFor(() => release !== undefined);
+        fake.emit({ type: 'session', state: 'signed_out', detail: 'signed out' });
+        fake.emit({ type: 'session', state: 'closed', detail: 'the agent ended it' });
+        release!();
+        await waitFor(() => streams.count === 0);
+        expect(written.filter((chunk) => chunk.startsWith('after the end'))).toEqual([]);
+        expect(eventsIn(written).map(([event, data]) => [event, JSON.parse(data!)])).toEqual([
+          ['session', { state: 'open' }],
+          ['message', expect.objectContaining({ id: 'm2' })],
+          ['session', { state: 'signed_out', detail: 'signed out', reconnect: false }],
+        ]);
+      } finally {
+        streams.endAll('the case is over');
+      }
     });
 
     test('says `open` with the id the client resumes from, then sends what came after it, messages only', async () => {

@@ -230,6 +230,12 @@ describe('one upload as its body arrives', () => {
     part('Content-Disposition: form-data; name="file"; filename="note.txt"\r\nContent-Type: text/plain', body);
   const END = `--${BOUNDARY}--\r\n`;
 
+  /** Every upload begun here: each is discarded after its test, as every receive() must be followed. */
+  const begun: IncomingUpload[] = [];
+  afterEach(async () => {
+    for (const upload of begun.splice(0)) await upload.discard();
+  });
+
   /** An upload of a request that is a bare stream, into a spool of its own. */
   function incoming() {
     const dir = spoolDir();
@@ -245,6 +251,7 @@ describe('one upload as its body arrives', () => {
       spool,
       pace: { minBytesPerSecond: 0, windowMs: 1000 },
     });
+    begun.push(upload);
     const received = upload.receive();
     received.catch(() => undefined);
     return { dir, newFile, req, upload, received };

@@ -34,7 +34,7 @@ function book() {
   const advance = (ms: number) => {
     clock.now += ms;
   };
-  return { pending, add, advance, clear: () => timers.forEach(clearTimeout) };
+  return { pending, add, advance, clock, clear: () => timers.forEach(clearTimeout) };
 }
 
 let current: ReturnType<typeof book> | undefined;
@@ -73,14 +73,17 @@ describe('the book of pending requests', () => {
   });
 
   it('frames with no reply may own it while younger than the typing time; a request that gave up, while remembered', () => {
-    const { pending, add } = fresh();
-    const sent = 1_000_000;
+    const { pending, add, advance, clock } = fresh();
+    const sent = clock.now;
     pending.sentWithoutReply('T', 'typing');
     pending.sentWithoutReply('R', 'read');
     pending.remove(add('send', 'S'), true);
     // Exactly the typing time later, the typing and the read receipt are too old to own it.
     expect(pending.refusalCandidates(sent + 2000, 2000).gone).toBe(1);
     expect(pending.refusalCandidates(sent + 1999, 2000).gone).toBe(3);
+    // Past the late window, nothing is remembered to own it.
+    advance(LATE_WINDOW_MS + 1);
+    expect(pending.refusalCandidates(clock.now, 2000).gone).toBe(0);
   });
 
   it('holds each request under its tracingId until it is removed', () => {
