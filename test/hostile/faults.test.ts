@@ -491,14 +491,20 @@ describe('Guest API and history faults, through the public API', () => {
         impatient = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '3000' } });
         const g = await newGuest(impatient);
         // Twice the deadline, which starts before the frame is even written.
-        sim.faults.delayFrames(2 * impatient.config.process.genesys.timeoutMs, g.gt);
+        const heldMs = 2 * impatient.config.process.genesys.timeoutMs;
+        sim.faults.delayFrames(heldMs, g.gt);
         const first = await send(g, 'too slow to confirm', 'k-too-slow', impatient);
         expectProblem(first, 504, 'upstream_unavailable');
         expect(first.body.detail).toMatch(/same Idempotency-Key/);
         const during = await ready();
         sim.faults.clear();
-        // The late echo arrives; a retry with the same key finds the message instead of sending it again.
+        // The late echo arrives; a retry with the same key finds the message instead of sending it again. The
+        // simulator keeps the socket's frames in order, so what it held (the echo, and the agent's reply 10 ms
+        // after) leaves it no sooner than the delay after the send reached it: until then any reply on that socket,
+        // the retry's own, waits behind them. The retry is asked once they have all gone.
         await waitFor(() => inboundTexts(sim, g.gt).length === 1);
+        const reached = sim.framesFor(g.gt, 'onMessage')[0]!.at;
+        await waitFor(() => Date.now() > reached + heldMs + 500);
         const retry = await send(g, 'too slow to confirm', 'k-too-slow', impatient);
         return {
           answer: `${first.status} ${first.body.code}`,
