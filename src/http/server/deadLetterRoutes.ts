@@ -80,12 +80,10 @@ function readJson(req: http.IncomingMessage, logger: Logger): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         // Read no further: the refusal is answered, and the connection closed after it (send()).
-        tooLarge = true;
         req.pause();
         req.removeAllListeners('data');
         reject(new AppError('payload_too_large', `The body may be at most ${MAX_BODY_BYTES} bytes.`));
@@ -94,7 +92,7 @@ function readJson(req: http.IncomingMessage, logger: Logger): Promise<unknown> {
     // The operator's client went away mid-body: nothing is replayed, and there is nobody left to answer. (A body
     // refused as too large, cut off after, was told so: that is the whole story.)
     req.on('error', (error) => {
-      if (tooLarge) return;
+      if (size > MAX_BODY_BYTES) return;
       logger.info({ err: error }, 'a dead-letter replay broke off before its body ended; nothing was replayed');
       reject(new AppError('validation_failed', 'The body broke off before its end.', { cause: error }));
     });
