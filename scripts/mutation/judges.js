@@ -31,6 +31,31 @@ const UPLOAD_EDGE = [
 /** The API documents as committed (docs/openapi.json, docs/asyncapi.json): every word a route spec publishes. */
 const DOCUMENTS = 'test/api/publishedDocuments.test.ts';
 
+/** The chat routes' suites: every request of a chat passes through them. */
+const CHAT_ROUTES = [
+  'test/api/session.test.ts',
+  'test/api/messages.test.ts',
+  'test/api/endChat.test.ts',
+  'test/api/endChatClearRefused.test.ts',
+  'test/api/attributes.test.ts',
+  'test/api/answers.test.ts',
+  'test/api/stream.test.ts',
+  'test/server/lifecycle.test.ts',
+  'test/hostile/security.test.ts',
+  // The problem pages (routes/problems.ts): every code's words, escaped.
+  'test/api/problemPages.test.ts',
+  // The chat routes' own rules: HEAD on the stream, a ticket kept by a client gone, its refusals' words, the per-session limit of POST /guest-session.
+  'test/api/chatRoutes.test.ts',
+  // DELETE /guest-session as declared: repeatable once ended, counted against both limits of conversation changes.
+  'test/api/endChatRoute.test.ts',
+  // POST /guest-session's limit of new sessions per address.
+  'test/api/startSessionLimits.test.ts',
+  // POST /messages/read (receipts), and a stream ticket refused while the circuit to Genesys is open.
+  'test/api/receipts.test.ts',
+  'test/api/genesysCircuit.test.ts',
+  DOCUMENTS,
+];
+
 const AREAS = [
   // Guest API modules whose rules the API suites state (the Guest API suites only pass through them).
   ['src/genesys/guest/link/sessionExpiry.ts', [...GUEST, 'test/api/sessionExpiry.test.ts']],
@@ -205,32 +230,13 @@ const AREAS = [
   ],
   // GET /messages/transcript: its negotiation, its headers and its policy (transcript), routed by key (session).
   ['src/http/routes/transcript.ts', ['test/api/transcript.test.ts', 'test/api/session.test.ts', DOCUMENTS]],
+  // A page stream: the chat looked at from its opening to its close (a watch for replies starts then), and each
+  // reply it shows recorded as shown, so never pushed or e-mailed.
   [
-    'src/http/routes/',
-    [
-      'test/api/session.test.ts',
-      'test/api/messages.test.ts',
-      'test/api/endChat.test.ts',
-      'test/api/endChatClearRefused.test.ts',
-      'test/api/attributes.test.ts',
-      'test/api/answers.test.ts',
-      'test/api/stream.test.ts',
-      'test/server/lifecycle.test.ts',
-      'test/hostile/security.test.ts',
-      // The problem pages (routes/problems.ts): every code's words, escaped.
-      'test/api/problemPages.test.ts',
-      // The chat routes' own rules: HEAD on the stream, a ticket kept by a client gone, its refusals' words, the per-session limit of POST /guest-session.
-      'test/api/chatRoutes.test.ts',
-      // DELETE /guest-session as declared: repeatable once ended, counted against both limits of conversation changes.
-      'test/api/endChatRoute.test.ts',
-      // POST /guest-session's limit of new sessions per address.
-      'test/api/startSessionLimits.test.ts',
-      // POST /messages/read (receipts), and a stream ticket refused while the circuit to Genesys is open.
-      'test/api/receipts.test.ts',
-      'test/api/genesysCircuit.test.ts',
-      DOCUMENTS,
-    ],
+    'src/http/routes/stream.ts',
+    [...CHAT_ROUTES, 'test/session/notifications/webPush.test.ts', 'test/session/notifications/email.test.ts'],
   ],
+  ['src/http/routes/', CHAT_ROUTES],
   // The problem document: each field exactly (clientError), an AppError's extensions (errorHandler), requestId (edge).
   [
     'src/http/problem.ts',

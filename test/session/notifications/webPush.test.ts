@@ -117,7 +117,11 @@ describe('a reply to a customer who left', () => {
     const stream = await pageStream(token);
     expect((await subscribe(token, '/open', keys, { url: `${PAGE_ORIGIN}/shop/chat?x=1` })).status).toBe(204);
     stack.sim.agent.say(gt, 'Seen on the page');
-    await stream.next((e) => e.event === 'message' && JSON.parse(e.data).text === 'Seen on the page');
+    const seen = await stream.next((e) => e.event === 'message' && JSON.parse(e.data).text === 'Seen on the page');
+    // Recorded as shown, so no watch (here or on another instance) pushes it from history: a push coalesced with
+    // the later reply would show only the later one's preview, so the record is what says so.
+    const shownKey = `notify-msg:${sessionKeyOf(gt)}:${JSON.parse(seen.data).id as string}`;
+    await waitFor(async () => expect(await store().get(shownKey)).toBe('shown'));
     await leave(stream, watchesStarted());
     stack.sim.agent.say(gt, 'After you left');
     const push = await receiver.nth('/open', 1);
