@@ -275,6 +275,11 @@ describe('connecting', () => {
     expect(h.link.isReady()).toBe(true);
     expect(h.link.isConnecting).toBe(false);
     expect(h.desk.flush).toHaveBeenCalledTimes(1);
+    // The configured socket is kept: once the attempt settled, it is still open at Genesys's end.
+    await roundTrip(fake.sockets[0]!);
+    expect(fake.sockets).toHaveLength(1);
+    expect(fake.sockets[0]!.readyState).toBe(WebSocket.OPEN);
+    expect(h.link.isReady()).toBe(true);
   });
 
   test('a first connect that needs a second attempt tells no stream it is reconnecting', async () => {
@@ -385,6 +390,23 @@ describe('reconnecting', () => {
     expect(h.ledger.settleInDoubt).toHaveBeenCalledTimes(2);
     expect(h.events.map(label)).toEqual(['session:reconnecting', 'session:reconnected']);
   });
+  test('asked to configure again while a reconnect proves its sends, it joins the reconnect: one configure', async () => {
+    const h = harness();
+    h.session.listeners = 1;
+    await h.link.connect();
+    let joined: Promise<SessionResponse> | undefined;
+    h.ledger.settleInDoubt.mockImplementationOnce(async () => {
+      joined = h.link.reconfigure();
+    });
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.events.some((e) => label(e) === 'session:reconnected'));
+    await expect(joined).resolves.toBe(INFO);
+    // The first connect's configure and the reconnect's: none asked on top, and no other socket.
+    expect(h.configure).toHaveBeenCalledTimes(2);
+    expect(fake.sockets).toHaveLength(2);
+    expect(h.link.isReady()).toBe(true);
+  });
+
   test('a reconnect that goes round again after its proof failed closes the socket it had configured', async () => {
     const h = harness();
     h.session.listeners = 1;
@@ -574,6 +596,22 @@ describe('a socket closing', () => {
     expect(fake.sockets).toHaveLength(2);
   });
 
+  test('a frame that comes on a socket the link has closed is not read', async () => {
+    const h = harness();
+    h.session.listeners = 1;
+    await h.link.connect();
+    fake.sockets[0]!.send(agentMessage('before'));
+    await roundTrip(fake.sockets[0]!);
+    const old = h.link.current()! as unknown as { ws: WebSocket };
+    // Genesys has not read the close yet, and sends on: the frame reaches the closing socket, then the close does.
+    fake.tcp[0]!.pause();
+    h.link.close();
+    fake.sockets[0]!.send(agentMessage('after the close'));
+    fake.tcp[0]!.resume();
+    await waitFor(() => old.ws.readyState === WebSocket.CLOSED);
+    expect(h.events.map(label)).toEqual(['message:before']);
+  });
+
   test('a socket the link has moved on from, closing late, leaves the new one alone', async () => {
     const h = harness();
     await h.link.connect();
@@ -616,6 +654,30 @@ describe('giving up', () => {
     await jest.advanceTimersByTimeAsync(60_000);
     expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
     expect(await result).toBe(limited);
+  });
+
+  test('an open circuit is not retried for requests alone: it answers at once', async () => {
+    const h = harness();
+    const open = new GuestApiError('circuit_open', 'Genesys failed just now');
+    h.beforeSocketOpen.mockRejectedValue(open);
+    const result = failureOf(h.link.connect());
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+    expect(await result).toBe(open);
+    expect(h.desk.failAll).toHaveBeenCalledWith(open);
+  });
+
+  test('a session that ends while a retry waits asks for no other socket, and fails with its own error', async () => {
+    const h = harness();
+    h.beforeSocketOpen.mockRejectedValue(new GuestApiError('unavailable', 'down'));
+    const result = failureOf(h.link.connect());
+    await jest.advanceTimersByTimeAsync(0);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+    const gone = new GuestApiError('session_expired', 'ended meanwhile');
+    h.link.end(gone);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+    expect(await result).toBe(gone);
   });
 
   test('while streams listen, attempts go on until the reconnect window has passed', async () => {
