@@ -281,8 +281,8 @@ test('a failure of the dead letters that is a fault of this service is answered 
   ]);
 });
 
-test('a body refused as too large and cut off after is no replay that broke off: the refusal is all that is said', async () => {
-  const before = log.lines().length;
+/** A replay whose body the test writes (a PassThrough), answered to a stand-in response that records its status. */
+function replayByHand() {
   const req = Object.assign(new PassThrough(), { url: '/webhooks/dead-letter/replay', method: 'POST', headers: {} });
   const answered: number[] = [];
   const res = {
@@ -292,9 +292,33 @@ test('a body refused as too large and cut off after is no replay that broke off:
   };
   const source: DeadLetterSource = { names: () => ['default'], deadLetters: () => deadLettersOf('default', asked) };
   expect(answerDeadLetters(req as never, res as never, source, log.logger)).toBe(true);
+  return { req, answered };
+}
+
+test('a body refused as too large and cut off after is no replay that broke off: the refusal is all that is said', async () => {
+  const before = log.lines().length;
+  const { req, answered } = replayByHand();
   req.write(Buffer.alloc(256 * 1024 + 1, 0x20));
   await waitFor(() => answered.length === 1);
   req.emit('error', new Error('aborted'));
   await new Promise((resolve) => setImmediate(resolve));
   expect([answered, log.lines().slice(before), asked]).toEqual([[413], [], []]);
+});
+
+test('a body that breaks off at exactly 256 KiB is a replay that broke off: logged with its cause', async () => {
+  const before = log.lines().length;
+  const { req, answered } = replayByHand();
+  req.write(Buffer.alloc(256 * 1024, 0x20));
+  await new Promise((resolve) => setImmediate(resolve));
+  req.emit('error', new Error('aborted'));
+  await waitFor(() => answered.length === 1);
+  expect(answered).toEqual([400]);
+  expect(log.lines().slice(before)).toEqual([
+    expect.objectContaining({
+      level: 30,
+      msg: 'a dead-letter replay broke off before its body ended; nothing was replayed',
+      err: expect.objectContaining({ message: 'aborted' }),
+    }),
+  ]);
+  expect(asked).toEqual([]);
 });
