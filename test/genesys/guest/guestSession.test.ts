@@ -118,6 +118,27 @@ describe('configure and resume', () => {
       expect((sim.conversationMessages(token) as { text?: string }[]).map((m) => m.text)).toContain(
         'before signing in',
       );
+      // Asked again (a retry of the same sign-in): the socket is configured signed in already; nothing goes out.
+      await expect(session.upgrade(signIn, true)).resolves.toMatchObject({ connected: true });
+      expect(sim.framesFor(token, 'configureAuthenticatedSession')).toHaveLength(1);
+      // A retry on a session object with no socket yet (another instance's) is configured signed in from the
+      // start: no anonymous configure, which Genesys refuses for a signed-in conversation.
+      const other = hubFor(sim);
+      try {
+        const anonymous = sim.framesFor(token, 'configureSession').length;
+        await expect(other.session(token).upgrade(signIn, true)).resolves.toMatchObject({ connected: true });
+        expect(sim.framesFor(token, 'configureSession')).toHaveLength(anonymous);
+        expect(sim.framesFor(token, 'configureAuthenticatedSession')).toHaveLength(2);
+      } finally {
+        other.close();
+      }
+      // A retry on a socket configured anonymously still signs in on it.
+      const anonymous = randomUUID();
+      const fresh = hub.session(anonymous);
+      await fresh.ready();
+      const again = await tokens.exchange(await signInAt(sim, 'customer-step-up-again'));
+      await expect(fresh.upgrade(again, true)).resolves.toMatchObject({ connected: true });
+      expect(sim.framesFor(anonymous, 'configureAuthenticatedSession')).toHaveLength(1);
     } finally {
       http.close();
     }
@@ -337,7 +358,10 @@ describe('messages', () => {
   test('an inbound frame over the size limit closes the socket instead of being relayed; the session reconnects', async () => {
     const token = randomUUID();
     const session = hub.session(token);
+    // Listening while a stream listens, and only then: what keeps a dropped socket reopened for streams.
+    expect(session.listening).toBe(false);
     const live = collect(session);
+    expect(session.listening).toBe(true);
     await session.ready();
     const sockets = sim.stats.connectionsBySession(token);
     sim.agent.say(token, 'x'.repeat(600 * 1024));
@@ -346,6 +370,7 @@ describe('messages', () => {
     expect(sim.stats.connectionsBySession(token)).toBe(sockets + 1);
     expect(live.events.some((e) => e.type === 'message' && (e.message.text?.length ?? 0) > 1000)).toBe(false);
     live.unsubscribe();
+    expect(session.listening).toBe(false);
   });
 
   test('quick replies arrive normalised and an answer goes out as a ButtonResponse', async () => {
@@ -411,6 +436,25 @@ describe('messages', () => {
       await session.sendText({ text: 'sent', messageId: randomUUID() });
       clock += 1100;
       expect(await session.sendTyping()).toBe(true);
+    } finally {
+      frozen.close();
+    }
+  });
+
+  test("an agent's reply leaves the typing cooldown running: only the guest's own echo ends it", async () => {
+    let clock = Date.now();
+    const frozen = hubFor(sim, { now: () => clock });
+    try {
+      const token = randomUUID();
+      const session = frozen.session(token);
+      const live = collect(session);
+      await session.ready();
+      expect(await session.sendTyping()).toBe(true);
+      sim.agent.say(token, 'from the agent');
+      await live.next((e) => e.type === 'message' && e.message.text === 'from the agent');
+      clock += 1100;
+      expect(await session.sendTyping()).toBe(false);
+      live.unsubscribe();
     } finally {
       frozen.close();
     }
