@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Redis } from 'ioredis';
 import { MemoryStore, type DurableQueue, type SharedStore } from '../../src/store';
 import { RedisStore } from '../../src/store/redis/redisStore';
 import { captureLogger } from '../support/app';
@@ -151,6 +152,13 @@ describe.each([
     expect(await other.lease(0, 1000, 10)).toEqual([e('a', 'of brand b')]);
   });
 
+  test('a queue asked for again by its name is the same queue', async () => {
+    await add(queue, ['a'], 0);
+    const again = store.scoped('brand-a:').queue('outbox');
+    expect(await again.depth()).toEqual({ queued: 1, dead: 0 });
+    expect(await again.lease(0, 1000, 10)).toEqual([e('a')]);
+  });
+
   test('dead letters are listed at most `limit` at a time, and none for a limit of 0', async () => {
     await add(queue, ['a', 'b', 'c'], 0);
     await queue.lease(0, 1000, 10);
@@ -171,6 +179,24 @@ describe.each([
     expect(await store.increment('seq:x', 60_000)).toBe(2);
     expect(await store.increment('seq:y', 60_000)).toBe(1);
   });
+});
+
+test('a dead letter whose value went between the two reads of a listing (another bury dropped it) is not listed', async () => {
+  const store = await redisStore();
+  const queue = store.scoped('brand-a:').queue('outbox');
+  await add(queue, ['a', 'b'], 0);
+  await queue.lease(0, 1000, 10);
+  await queue.bury(e('a', 'dead-a'), 10, { max: 10, keepMs: 1000 });
+  await queue.bury(e('b', 'dead-b'), 20, { max: 10, keepMs: 1000 });
+  // The listing reads the ids, then their values: here 'a' has left the values by the time they are read.
+  const raw = new Redis(redis.url);
+  try {
+    const [values] = await raw.keys(`*${store.prefix}brand-a:outbox}:values`);
+    expect(await raw.hdel(values!, 'a')).toBe(1);
+  } finally {
+    raw.disconnect();
+  }
+  expect(await queue.dead(10)).toEqual([e('b', 'dead-b')]);
 });
 
 describe('the Redis queue answers as the memory queue does', () => {
