@@ -286,6 +286,11 @@ describe('its edges, and what each refusal tells the browser', () => {
       // text/x- is a script's own type only for a script: a Windows program under it is still in disguise.
       expect(() => checkNotDisguised(PE, 'setup.exe', 'text/x-msdos-program')).toThrow(AppError);
     });
+
+    test('a type is media-like by its major type alone, not by a media word inside it', () => {
+      expect(() => checkNotDisguised(PE, 'setup.exe', 'x-image/png')).not.toThrow();
+      expect(() => checkNotDisguised(PE, 'setup.exe', 'image/png')).toThrow(AppError);
+    });
   });
 
   describe('what each refusal tells the browser', () => {
