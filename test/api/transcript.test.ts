@@ -73,7 +73,7 @@ describe('GET /messages/transcript', () => {
     expect(res.text).toMatch(/^\[[^\]]+\] You: guest message 1$/m);
     expect(res.text).toContain(`${TOTAL} messages`);
     // A cache keeps one copy per format and per language asked; the text file keeps the service's own policy.
-    expect(res.headers.vary.split(/,\s*/)).toEqual(expect.arrayContaining(['Accept', 'Accept-Language']));
+    expect(res.headers.vary!.split(/,\s*/)).toEqual(expect.arrayContaining(['Accept', 'Accept-Language']));
     expect(res.headers['content-security-policy']).toMatch(/^default-src 'self';/);
   });
 

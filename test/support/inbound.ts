@@ -152,13 +152,15 @@ export function inboundHarness(
     signedIn?: boolean;
     /** The ledger echoes prove sends in (default a stand-in). */
     ledger?: EchoLedger;
+    /** The lowest level of the lines kept (default info). */
+    logLevel?: 'debug' | 'info';
   } = {},
 ) {
   const clock = { now: options.now ?? 0 };
   const now = () => clock.now;
   const lines: LogLine[] = [];
   const logger = createLogger({
-    level: 'info',
+    level: options.logLevel ?? 'info',
     destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
   });
   const desk = new StandInDesk(now, options.lateWindowMs);

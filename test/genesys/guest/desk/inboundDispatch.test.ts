@@ -9,8 +9,10 @@ import { inboundHarness } from '../../../support/inbound';
  * ends. Frames are the shapes of docs/genesys-protocol.md.
  */
 
+const DEBUG = 20;
 const INFO = 30;
 const WARN = 40;
+const READ_RECEIPTS_OFF = 'Genesys refused a read receipt: set READ_RECEIPTS=off for this deployment';
 
 describe('what each frame does to a session', () => {
   const harness = (options: Parameters<typeof inboundHarness>[0] = {}) =>
@@ -124,9 +126,38 @@ describe('what each frame does to a session', () => {
           genesysCode: 5000,
           guestFailure: 'bad_request',
           candidates: 2,
-          msg: expect.stringMatching(/more than one request/),
+          msg:
+            'Genesys reported an error without tracingId that more than one request could have caused; ' +
+            'left to their own replies and deadlines',
         }),
       ]);
+    });
+
+    test('an error for a read receipt just sent says to turn read receipts off, traced or not, its text cut to 200', () => {
+      const h = harness();
+      h.desk.pending.sentWithoutReply('R1', 'read');
+      h.feed(errorFrame(400, 'x'.repeat(250), 'R1'));
+      h.desk.pending.sentWithoutReply('R2', 'read');
+      h.feed(errorFrame(400, 'y'.repeat(250)));
+      expect(h.desk.settled.size).toBe(0);
+      expect(h.lines).toEqual([
+        expect.objectContaining({
+          level: WARN,
+          genesysCode: 400,
+          guestFailure: 'bad_request',
+          genesysText: 'x'.repeat(200),
+          msg: READ_RECEIPTS_OFF,
+        }),
+        expect.objectContaining({
+          level: WARN,
+          genesysCode: 400,
+          guestFailure: 'bad_request',
+          genesysText: 'y'.repeat(200),
+          traced: false,
+          msg: READ_RECEIPTS_OFF,
+        }),
+      ]);
+      expect(h.lines[0]).not.toHaveProperty('traced');
     });
 
     test('an untraced error no waiting request could have caused is dropped with a warning, and never taken for a refused sign-in', () => {
@@ -232,6 +263,12 @@ describe('what each frame does to a session', () => {
         expect(h.session.heard('signedInElsewhere')).toBe(1);
         expect(h.session.ended).toEqual([]);
         expect(h.session.events).toEqual([]);
+        expect(h.lines).toEqual([
+          expect.objectContaining({
+            level: INFO,
+            msg: 'this session was signed in through another connection; its streams reconnect there',
+          }),
+        ]);
       }
     });
 
@@ -277,6 +314,67 @@ describe('what each frame does to a session', () => {
       h.desk.add('echo', 'E');
       h.feed(message({ id: 'r2', type: 'Text', text: 'ping', direction: 'Inbound' }, 'E', 'response'));
       expect(h.desk.settled.get('E')).toMatchObject({ value: { id: 'r2', text: 'ping' } });
+      // Its metadata said nothing of the expiry: the session hears nothing of it.
+      expect(h.session.heard('expiry')).toBe(0);
+    });
+
+    test('a receipt reaches the streams and is counted; a Failed one is logged with its reasons, others at debug', async () => {
+      const counted = async (receipt: string) =>
+        (await registry.getSingleMetric('genesys_bff_receipts_total')!.get()).values
+          .filter((v) => v.labels.receipt === receipt)
+          .reduce((sum, v) => sum + v.value, 0);
+      const before = [await counted('delivered'), await counted('failed')];
+      const h = harness({ logLevel: 'debug' });
+      h.feed(
+        message({
+          id: 'g1',
+          type: 'Receipt',
+          status: 'Delivered',
+          direction: 'Outbound',
+          channel: { time: '2026-11-22T09:59:58.000Z' },
+        }),
+      );
+      h.feed(
+        message({
+          id: 'g2',
+          type: 'Receipt',
+          status: 'Failed',
+          direction: 'Outbound',
+          reasons: [{ code: 'DataFiltered', message: 'Blocked' }],
+        }),
+      );
+      expect([(await counted('delivered')) - before[0]!, (await counted('failed')) - before[1]!]).toEqual([1, 1]);
+      expect(h.lines.filter((l) => /receipt|guest message/.test(l.msg))).toEqual([
+        expect.objectContaining({ level: DEBUG, messageId: 'g1', status: 'delivered', msg: 'Genesys sent a receipt' }),
+        expect.objectContaining({
+          level: WARN,
+          messageId: 'g2',
+          status: 'failed',
+          reasons: ['DataFiltered'],
+          msg: 'Genesys failed a guest message',
+        }),
+      ]);
+      // A receipt without a time of its own is the moment it came.
+      expect(h.session.events).toEqual([
+        { type: 'receipt', receipt: { messageId: 'g1', status: 'delivered', at: '2026-11-22T09:59:58.000Z' } },
+        {
+          type: 'receipt',
+          receipt: {
+            messageId: 'g2',
+            status: 'failed',
+            reasons: [{ code: 'DataFiltered', message: 'Blocked' }],
+            at: '2026-11-22T10:00:00.000Z',
+          },
+        },
+      ]);
+    });
+
+    test("an agent's message with the text of a send waiting for its echo is no echo: the send still waits", () => {
+      const h = harness();
+      h.desk.add('send', 'S', { messageId: 'ms', text: 'hello' });
+      h.feed(message({ id: 'a1', type: 'Text', text: 'hello', direction: 'Outbound' }));
+      expect(h.desk.settled.has('S')).toBe(false);
+      expect(h.session.events).toEqual([{ type: 'message', message: expect.objectContaining({ id: 'a1' }) }]);
     });
 
     test('each agent or bot message is counted as an outbound message', async () => {
@@ -522,7 +620,8 @@ describe('replies and events the API suites pass through', () => {
 
     test('a reply whose tracingId names a request of another kind, or about another file, settles nothing and is logged as dropped', () => {
       const h = inboundHarness();
-      h.desk.add('send', 'S');
+      // A send about the very same file is still no attachment request.
+      h.desk.add('send', 'S', { attachmentId: 'f1' });
       h.desk.add('attachment', 'B', { attachmentId: 'f2' });
       h.feed(fileFrame('PresignedUrlResponse', presigned, 'S'));
       h.feed(fileFrame('PresignedUrlResponse', presigned, 'B'));
@@ -539,6 +638,14 @@ describe('replies and events the API suites pass through', () => {
           msg: expect.stringMatching(/no waiting request; dropped/),
         }),
       ]);
+    });
+
+    test('AttachmentDeletedResponse answers the request about its file, with nothing to hand over', () => {
+      const h = inboundHarness();
+      h.desk.add('attachment', 'D', { attachmentId: 'f1' });
+      h.feed(fileFrame('AttachmentDeletedResponse', { attachmentId: 'f1' }, 'D'));
+      expect(h.desk.settled.get('D')).toEqual({ value: undefined });
+      expect(h.lines).toEqual([]);
     });
 
     test('UploadSuccessEvent hands its download URL to the upload waiting for that file, and logs nothing', () => {
@@ -654,6 +761,8 @@ describe('replies and events the API suites pass through', () => {
       expect(h.desk.settled.size).toBe(0);
       h.feed(echo('Presence'));
       expect(h.desk.settled.get('J')).toEqual({ value: expect.objectContaining({ id: 'e-Presence' }) });
+      // The guest's own Join is not a sign-in: the streams hear nothing of it.
+      expect(h.session.events).toEqual([]);
     });
   });
 });
