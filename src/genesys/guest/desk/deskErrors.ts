@@ -59,16 +59,25 @@ export function configureLost(): GuestApiError {
 }
 
 /**
- * A request whose turn would come too late (a message past the session's
- * rate, another past the connection's budget): refused now, counted.
+ * What makes a request's turn come too late: the session's rate of messages, the connection's share of Genesys
+ * requests, or a wait Genesys itself asked for (a 429's Retry-After), whichever is longest.
  */
-export function queueRefusal(message: boolean, waitMs: number): GuestApiError {
-  limitsRefused.inc({ limit: message ? 'session_send_rate' : 'genesys_request_budget' });
+export type QueueLimit = 'messages' | 'budget' | 'genesys_wait';
+
+/**
+ * A request whose turn would come too late (a message past the session's
+ * rate, another past the connection's budget, any behind Genesys's own wait):
+ * refused now, counted, in the words of what held it.
+ */
+export function queueRefusal(limit: QueueLimit, waitMs: number): GuestApiError {
+  limitsRefused.inc({ limit: limit === 'messages' ? 'session_send_rate' : 'genesys_request_budget' });
   return new GuestApiError(
     'rate_limited',
-    message
-      ? 'Genesys accepts only a few messages a second in a session; retry shortly.'
-      : 'This chat has used its share of Genesys requests for the moment; retry shortly.',
+    limit === 'genesys_wait'
+      ? 'Genesys asked this chat to wait before its next request; retry after the given time.'
+      : limit === 'messages'
+        ? 'Genesys accepts only a few messages a second in a session; retry shortly.'
+        : 'This chat has used its share of Genesys requests for the moment; retry shortly.',
     { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
   );
 }

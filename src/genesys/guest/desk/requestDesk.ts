@@ -7,6 +7,7 @@ import {
   inDoubtError,
   mayHaveArrived,
   queueRefusal,
+  type QueueLimit,
   releasedError,
   timeoutError,
   waitOf,
@@ -135,8 +136,8 @@ export class RequestDesk implements ReplyDesk {
     // customer's JWT was renewed) fails now, not at its deadline.
     if (kind === 'configure' && !this.socket.current()) return Promise.reject(configureLost());
     if (kind !== 'configure') {
-      const waitMs = this.projectedWaitMs(COUNTED.has(kind));
-      if (waitMs > this.maxQueueMs) return Promise.reject(queueRefusal(COUNTED.has(kind), waitMs));
+      const { waitMs, limit } = this.projectedWait(COUNTED.has(kind));
+      if (waitMs > this.maxQueueMs) return Promise.reject(queueRefusal(limit, waitMs));
     }
     const tracingId = randomUUID();
     // From the request to its matched reply (tracing on), a child of the HTTP request that asked.
@@ -277,14 +278,17 @@ export class RequestDesk implements ReplyDesk {
 
   // ---------------------------------------------------------------- internals
 
-  /** How long a new request of this kind would wait for its turn. */
-  private projectedWaitMs(counted: boolean): number {
-    const now = this.now();
-    const held = Math.max(0, this.holdUntil - now);
-    if (!counted) return Math.max(held, this.budget.waitMs(this.budgetLimit - this.reserve));
-    let queued = 0;
-    for (const p of this.pending.values()) if (COUNTED.has(p.kind) && !p.written && !p.inDoubt) queued++;
-    return Math.max(held, this.budget.waitMs(), this.messages.waitForMs(queued));
+  /** How long a new request of this kind would wait for its turn, and what holds it: Genesys's own wait if longest. */
+  private projectedWait(counted: boolean): { waitMs: number; limit: QueueLimit } {
+    const held = Math.max(0, this.holdUntil - this.now());
+    let ours: number;
+    if (!counted) ours = this.budget.waitMs(this.budgetLimit - this.reserve);
+    else {
+      let queued = 0;
+      for (const p of this.pending.values()) if (COUNTED.has(p.kind) && !p.written && !p.inDoubt) queued++;
+      ours = Math.max(this.budget.waitMs(), this.messages.waitForMs(queued));
+    }
+    return { waitMs: Math.max(held, ours), limit: held > ours ? 'genesys_wait' : counted ? 'messages' : 'budget' };
   }
 
   /**
