@@ -160,7 +160,8 @@ export class RequestDesk implements ReplyDesk {
         carriesFiles: about?.carriesFiles,
         resolve: resolve as (v: unknown) => void,
         reject,
-        timer: setTimeout(() => this.settle(p, timeoutError(p), true), this.requestTimeoutMs),
+        // Judged once what is due with it has run: a reply read in the same turn of the loop came in time.
+        timer: setTimeout(() => setImmediate(() => this.settle(p, timeoutError(p), true)), this.requestTimeoutMs),
       };
       p.timer.unref();
       this.pending.add(p);

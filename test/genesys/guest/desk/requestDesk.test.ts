@@ -20,6 +20,10 @@ import { StandInSocket } from '../../../support/deskSocket';
 
 describe('the rules, with fake timers', () => {
   const T0 = Date.parse('2026-11-23T12:00:00Z');
+  /**
+   * A deadline is judged on the loop's turn after it falls due (setImmediate), which fake timers run 1 ms later.
+   */
+  const NEXT_TURN_MS = 1;
   beforeEach(() => jest.useFakeTimers({ now: T0 }));
   afterEach(() => jest.useRealTimers());
 
@@ -485,7 +489,7 @@ describe('the rules, with fake timers', () => {
       const before = await counted('genesys_bff_genesys_errors_total', { code: 'timeout' });
       t.ask('jwt', 'j1');
       t.send('m1');
-      await jest.advanceTimersByTimeAsync(10_000);
+      await jest.advanceTimersByTimeAsync(10_000 + NEXT_TURN_MS);
       const j1 = await t.outcome('j1');
       expect(j1).toMatchObject({ state: 'failed', error: { failure: 'timeout', status: 504 } });
       expect((j1 as { error: Error }).error.message).toMatch(/did not answer in time; please retry/);
@@ -495,10 +499,22 @@ describe('the rules, with fake timers', () => {
       expect(await counted('genesys_bff_genesys_errors_total', { code: 'timeout' })).toBe(before + 2);
     });
 
+    test('a reply that comes in the same turn as its deadline is taken, not judged late', async () => {
+      const t = desk();
+      t.ask('jwt', 'j1');
+      // Due at the very moment of the request's deadline, after it: as a reply read off the socket in that turn.
+      setTimeout(() => {
+        const p = t.d.pending.byTracingId(t.tracingId('j1'));
+        if (p !== undefined && p !== 'retired') t.d.settle(p, { value: 'in time' });
+      }, 10_000);
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(await t.outcome('j1')).toEqual({ state: 'answered', value: 'in time' });
+    });
+
     test('a late reply to a request that gave up is known as its own for twice the request timeout', async () => {
       const t = desk();
       t.ask('jwt', 'j1');
-      await jest.advanceTimersByTimeAsync(10_000);
+      await jest.advanceTimersByTimeAsync(10_000 + NEXT_TURN_MS);
       expect(await t.outcome('j1')).toMatchObject({ state: 'failed' });
       await jest.advanceTimersByTimeAsync(19_999);
       expect(t.d.pending.byTracingId(t.tracingId('j1'))).toBe('retired');
