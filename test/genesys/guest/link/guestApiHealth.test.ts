@@ -95,9 +95,10 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
 
   it('is ready again after a successful handshake, and says so once', () => {
     health.failed(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
+    // One failure does not open the circuit: the detail says nothing of calls refused.
     expect(check()).toMatchObject({
       ok: false,
-      detail: expect.stringContaining('could not be opened: connect ECONNREFUSED'),
+      detail: 'The guest WebSocket at wss://webmessaging.example.invalid could not be opened: connect ECONNREFUSED',
     });
 
     health.succeeded();
@@ -331,7 +332,12 @@ describe('the circuit to Genesys', () => {
 
   it('a call failing for Genesys being away has a handshake check at once; refused, the circuit opens', async () => {
     // Checks far apart: a check comes at once only when nothing holds it to the gap.
-    const { health, readiness } = circuit(undefined, { slowCallMs: 60_000 });
+    const said: Array<{ level: number; msg: string }> = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (l: string) => void said.push(JSON.parse(l)) },
+    });
+    const { health, readiness } = circuit(undefined, { slowCallMs: 60_000, logger });
     const before = await counted();
     const port = (server.address() as AddressInfo).port;
     // What the instance says at the moment it opens: whoever is told then reads it degraded, in the outage's words.
@@ -350,6 +356,13 @@ describe('the circuit to Genesys', () => {
       }),
     ]);
     expect(readiness.report().checks.guestApi).toMatchObject({ ok: false, affectsReadiness: false });
+    // Then the failed check's own words, which say calls are refused while it is open; the opening is an error.
+    expect(readiness.report().checks.guestApi!.detail).toMatch(
+      /^The guest WebSocket at ws:\/\/127\.0\.0\.1:\d+ could not be opened: .+ Calls that need Genesys are refused with 503 at once until a background handshake succeeds\.$/,
+    );
+    expect(said.filter((l) => l.msg.startsWith('Genesys does not answer at'))).toEqual([
+      expect.objectContaining({ level: 50 }),
+    ]);
 
     // Refused at once, never asked: 503 with a wait, counted.
     const call = jest.fn(() => Promise.resolve('answered'));
@@ -614,6 +627,9 @@ describe('the circuit shared by the instances of a deployment', () => {
   let handshakesFor: string[];
   /** When each handshake reached Genesys (Date.now()). */
   let handshakeTimes: number[];
+  /** While set, handshakes wait in `held` for the test to answer them. */
+  let hold: boolean;
+  let held: Array<(ok: boolean, status?: number) => void>;
   const instances: GuestApiHealth[] = [];
   const away = () => Promise.reject(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
 
@@ -622,6 +638,8 @@ describe('the circuit shared by the instances of a deployment', () => {
     handshakes = 0;
     handshakesFor = [];
     handshakeTimes = [];
+    hold = false;
+    held = [];
     server = new WebSocketServer({
       host: '127.0.0.1',
       port: 0,
@@ -629,6 +647,7 @@ describe('the circuit shared by the instances of a deployment', () => {
         handshakes++;
         handshakeTimes.push(Date.now());
         handshakesFor.push(new URL(info.req.url ?? '/', 'ws://x').searchParams.get('deploymentId') ?? '');
+        if (hold) return void held.push(done);
         done(refuseWith === undefined, refuseWith);
       },
     });
@@ -637,6 +656,7 @@ describe('the circuit shared by the instances of a deployment', () => {
 
   afterEach(async () => {
     for (const health of instances.splice(0)) health.close();
+    for (const done of held.splice(0)) done(false, 503);
     await new Promise((resolve) => server.close(resolve));
   });
 
@@ -747,6 +767,41 @@ describe('the circuit shared by the instances of a deployment', () => {
     expect(reads[0]! - started).toBeGreaterThanOrEqual(1_000 - 2);
     expect(reads[1]! - reads[0]!).toBeGreaterThanOrEqual(1_000 - 2);
     expect(handshakeTimes[before]! - started).toBeGreaterThanOrEqual(1_000 - 2);
+  });
+
+  it('a read that finds no alarm, or the one it saw last, brings no check', async () => {
+    const store = new MemoryStore();
+    let reads = 0;
+    const said: Array<{ level: number; msg: string }> = [];
+    await instance({ get: (key) => (reads++, store.get(key)), put: (...args) => store.put(...args) }, undefined, {
+      lines: said,
+    });
+    const before = handshakes;
+    const seen = reads;
+    await waitFor(() => reads >= seen + 3);
+    await store.put('genesys-circuit:deployment-1', 'another-instance:1', 10_000);
+    await waitFor(() => said.some((l) => l.msg.startsWith('another instance found Genesys away')));
+    const after = reads;
+    await waitFor(() => reads >= after + 3);
+    expect(said.filter((l) => l.msg.startsWith('another instance found Genesys away'))).toHaveLength(1);
+    await waitFor(() => handshakes === before + 1);
+  });
+
+  it("an alarm read while the instance's own check is under way brings no second check", async () => {
+    const store = new MemoryStore();
+    const said: Array<{ level: number; msg: string }> = [];
+    // Checks while open a minute apart: the opening brings no check before the count is read.
+    const first = await instance(store, undefined, { lines: said, openProbeIntervalMs: 60_000 });
+    const before = handshakes;
+    hold = true;
+    // A failed call: a check of its own, its handshake held by Genesys.
+    await expect(first.watch(away)).rejects.toBeDefined();
+    await waitFor(() => handshakes === before + 1);
+    await store.put('genesys-circuit:deployment-1', 'another-instance:1', 10_000);
+    await waitFor(() => said.some((l) => l.msg.startsWith('another instance found Genesys away')));
+    // The held check runs out its deadline and opens the circuit: no other handshake came meanwhile.
+    await waitFor(() => first.circuitOpen);
+    expect(handshakes).toBe(before + 1);
   });
 
   it("an instance already open reads another's alarm without a check of its own", async () => {
