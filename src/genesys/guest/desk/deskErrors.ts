@@ -59,8 +59,9 @@ export function configureLost(): GuestApiError {
 }
 
 /**
- * What makes a request's turn come too late: the session's rate of messages, the connection's share of Genesys
- * requests, or a wait Genesys itself asked for (a 429's Retry-After), whichever is longest.
+ * What makes a request's turn come too late: for a message, this service's own pacing of it (the session's rate of
+ * messages, or the connection's share of Genesys requests); for any other request, that share; or, when it is the
+ * longest, a wait Genesys itself asked for (a 429's Retry-After).
  */
 export type QueueLimit = 'messages' | 'budget' | 'genesys_wait';
 

@@ -46,6 +46,8 @@ export interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
+  /** Its deadline fell due: judged on the loop's next turn (a reply read meanwhile still answers it), never written. */
+  due?: boolean;
   /** Its span from request to reply, with tracing on. */
   span?: Span;
 }

@@ -160,8 +160,7 @@ export class RequestDesk implements ReplyDesk {
         carriesFiles: about?.carriesFiles,
         resolve: resolve as (v: unknown) => void,
         reject,
-        // Judged once what is due with it has run: a reply read in the same turn of the loop came in time.
-        timer: setTimeout(() => setImmediate(() => this.settle(p, timeoutError(p), true)), this.requestTimeoutMs),
+        timer: setTimeout(() => this.deadlinePassed(p), this.requestTimeoutMs),
       };
       p.timer.unref();
       this.pending.add(p);
@@ -202,6 +201,18 @@ export class RequestDesk implements ReplyDesk {
     this.budget.reset();
     this.untraced.reset();
     this.pending.newConnection();
+  }
+
+  /**
+   * A request's deadline fell due. A busy loop runs its timers before it reads its sockets: it is judged on the next
+   * turn, once what arrived has been read (a reply read meanwhile came in time), and is never written meanwhile.
+   */
+  private deadlinePassed(p: Pending): void {
+    p.due = true;
+    setImmediate(() => {
+      // Answered, refused or failed meanwhile: it is no timeout, and counts as none.
+      if (this.pending.byTracingId(p.tracingId) === p) this.settle(p, timeoutError(p), true);
+    });
   }
 
   settle(p: Pending, outcome: Error | { value: unknown }, gaveUp = false): void {
@@ -324,7 +335,7 @@ export class RequestDesk implements ReplyDesk {
     // tracingId (a plain 4009) then has one request to belong to.
     let fileBusy = this.some((p) => p.kind === 'attachment' && p.written && !p.inDoubt);
     for (const p of [...this.pending.values()]) {
-      if (p.written || p.inDoubt) continue;
+      if (p.written || p.inDoubt || p.due) continue;
       const counted = COUNTED.has(p.kind);
       if (counted && laneBlocked) continue;
       if (p.kind === 'attachment' && fileBusy) continue;

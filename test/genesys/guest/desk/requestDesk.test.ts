@@ -303,6 +303,17 @@ describe('the rules, with fake timers', () => {
     expect(await counted('genesys_bff_limits_refused_total', { limit: 'genesys_request_budget' })).toBe(before + 2);
     expect(await past.outcome('c1')).toEqual({ state: 'waiting' });
 
+    // Genesys's wait shorter than this chat's own share: the share is what holds it, in its words and its wait.
+    const shorter = desk({ requestsPerMinute: 4 });
+    shorter.ask('jwt', 'j1');
+    shorter.ask('jwt', 'j2');
+    shorter.refuse('j1', 8);
+    shorter.ask('jwt', 'j3');
+    expect(await shorter.outcome('j3')).toMatchObject({
+      state: 'failed',
+      error: { code: 'rate_limited', retryAfterSeconds: 61, message: expect.stringMatching(/used its share/) },
+    });
+
     const within = desk();
     within.ask('jwt', 'j1');
     within.refuse('j1', 7);
@@ -503,12 +514,30 @@ describe('the rules, with fake timers', () => {
       const t = desk();
       t.ask('jwt', 'j1');
       // Due at the very moment of the request's deadline, after it: as a reply read off the socket in that turn.
+      const timeouts = await counted('genesys_bff_genesys_errors_total', { code: 'timeout' });
       setTimeout(() => {
         const p = t.d.pending.byTracingId(t.tracingId('j1'));
         if (p !== undefined && p !== 'retired') t.d.settle(p, { value: 'in time' });
       }, 10_000);
-      await jest.advanceTimersByTimeAsync(10_000);
+      await jest.advanceTimersByTimeAsync(10_000 + NEXT_TURN_MS);
       expect(await t.outcome('j1')).toEqual({ state: 'answered', value: 'in time' });
+      // Nor is it counted as a timeout once its deadline's turn has come.
+      expect(await counted('genesys_bff_genesys_errors_total', { code: 'timeout' })).toBe(timeouts);
+    });
+
+    test('a request whose socket is ready only in the turn its deadline fell due is never written: it timed out', async () => {
+      const t = desk({ ready: false });
+      t.ask('jwt', 'j1');
+      setTimeout(() => {
+        t.state.ready = true;
+        t.d.flush();
+      }, 10_000);
+      await jest.advanceTimersByTimeAsync(10_000 + NEXT_TURN_MS);
+      expect(t.written).toEqual([]);
+      expect(await t.outcome('j1')).toMatchObject({
+        state: 'failed',
+        error: { failure: 'timeout', message: expect.stringMatching(/did not answer in time; please retry/) },
+      });
     });
 
     test('a late reply to a request that gave up is known as its own for twice the request timeout', async () => {
