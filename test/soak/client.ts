@@ -522,11 +522,15 @@ export class SoakSession {
     op.outcome = outcome;
   }
 
-  /** A page reload: the stream closes, a new client resumes the held token and opens its own stream. */
+  /**
+   * A page reload: the stream closes, a new client resumes the held token and opens its own stream. The reloaded tab
+   * stays open, so, as for a customer who came back, its page must come back, after the actions' end too: a resume
+   * refused for a while (the session's socket opens spent by the faults) is tried again until the run's hard stop.
+   */
   private async reload(): Promise<void> {
     this.note('page reload');
     this.page!.stream?.close();
-    await this.open(true);
+    await this.open(true, this.ctx.hardStopAt);
   }
 
   /**
