@@ -648,6 +648,28 @@ describe('pages as the SDK shapes them, broken or too big', () => {
     expect(second.messages.slice(0, 5)).toEqual(first.messages.slice(0, 5));
   });
 
+  test("with Genesys's clock ahead of this instance's, the newest untimed message takes the page's latest time, not the read", async () => {
+    const body = {
+      entities: [
+        entity('n2', { channel: { time: null } }),
+        // Stamped a minute after this instance reads the page; and one time Genesys wrote that is no time at all.
+        entity('n1', { channel: { time: '2024-05-01T12:01:00.000Z' } }),
+        entity('n0', { channel: { time: 'soon' } }),
+      ],
+      total: 3,
+    };
+    nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, body);
+    const now = () => Date.parse('2024-05-01T12:00:00.000Z');
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', { now });
+    const page = await history.page(session, 1, 25);
+    // Not 12:00, which would show the newest message before n1.
+    expect(page.messages.map((m) => [m.id, m.time])).toEqual([
+      ['n0', 'soon'],
+      ['n1', '2024-05-01T12:01:00.000Z'],
+      ['n2', '2024-05-01T12:01:00.000Z'],
+    ]);
+  });
+
   test('an untimed message takes the time of its receipt (a receipt is no message, but it came no earlier)', async () => {
     const body = {
       entities: [
@@ -844,6 +866,19 @@ describe('pages as the SDK shapes them, broken or too big', () => {
     );
     expect(folded[0]).toBe(agent);
     expect(folded[1]).toBe(failed);
+  });
+
+  test("a message fails once: a second failure reported for it keeps the first one's reasons, as a failed message keeps its own", () => {
+    const at = '2024-05-01T10:00:00.000Z';
+    const sent = { id: 'g1', direction: 'inbound' as const, type: 'text' as const, time: at, status: 'sent' as const };
+    const [folded] = foldReceipts(
+      [sent],
+      [
+        { messageId: 'g1', status: 'failed', at, reasons: [{ code: 'DataFiltered' as const }] },
+        { messageId: 'g1', status: 'failed', at, reasons: [{ code: 'GeneralError' as const }] },
+      ],
+    );
+    expect(folded).toMatchObject({ status: 'failed', reasons: [{ code: 'DataFiltered' }] });
   });
 
   test('a page Genesys capped below the size asked for says the size it used, so paging by it misses nothing', async () => {
