@@ -61,6 +61,15 @@ test("a process of another user (kill answers EPERM) runs: its files stay; a gon
   expect(fs.readdirSync(dir)).toEqual([kept]);
 });
 
+test('a pid is read only straight after the prefix: a name with a running pid further on is no spool file, and goes', async () => {
+  const dir = spoolDir();
+  const otherUser = 4_000_005;
+  killAnswers({ [otherUser]: 'EPERM' });
+  fs.writeFileSync(path.join(dir, `bff-upload-x-bff-upload-${otherUser}-${randomUUID()}`), 'x');
+  expect(await new UploadSpool(dir).sweep()).toBe(1);
+  expect(fs.readdirSync(dir)).toEqual([]);
+});
+
 test('a file another instance removed between the listing and the removal: no error, counted as swept', async () => {
   const dir = spoolDir();
   const vanished = `bff-upload-${4_000_003}-${randomUUID()}`;
@@ -186,9 +195,12 @@ describe('the rest of a refused body is read only while there is a rest to read'
     'a body that ends by its %s event while it is read is not cut off afterwards: the pace watch stops',
     async (event) => {
       const { req } = refused({ complete: false, destroyed: false });
+      const listening = req.listenerCount('data');
       req.emit(event);
       await new Promise((resolve) => setTimeout(resolve, 60));
       expect(req.socket.destroy).not.toHaveBeenCalled();
+      // The watch lets go of the body: only the reader that throws it away still listens.
+      expect(req.listenerCount('data')).toBe(listening - 1);
     },
   );
 
