@@ -148,9 +148,13 @@ export class LiveStreams {
       );
     // The client's Last-Event-ID becomes the id to resume from once history shows it is a message of this conversation.
     const found = (id: string) => (lastId ??= placeOf(id, openedAtMs));
-    // The messages a page holds up to the client's place: it has them, whichever socket delivers them again.
+    // The messages a page holds up to the client's place: it has them, whichever socket delivers them again; and
+    // an agent who wrote among them has joined, as if this stream had sent it.
     const behind = (page: NormalizedMessage[]) => {
-      for (const m of page) delivered.add(m.id);
+      for (const m of page) {
+        delivered.add(m.id);
+        if (isAgentMessage(m)) agentJoined = true;
+      }
     };
     const replay: ReplayRun = (after, reason, placed) =>
       history

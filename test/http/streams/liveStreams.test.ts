@@ -634,6 +634,26 @@ describe('what each answer, refusal and event says', () => {
       }
     });
 
+    test('a resume after an agent wrote, at or before the place, tells no availability: the agent has joined', async () => {
+      const listeners = new Set<(answer: Availability) => void>();
+      const availability = {
+        subscribe: (listener: (answer: Availability) => void) => {
+          listeners.add(listener);
+          return () => void listeners.delete(listener);
+        },
+      };
+      const byAgent = { ...textMessage('a1', 'hello', T0 - 2_000), originatingEntity: 'human' } as NormalizedMessage;
+      const page = [byAgent, textMessage('m1', 'hi', T0 - 1_000)];
+      const { fake, url } = await opened(history('m1', page), { availability });
+      const stream = await openStream(url);
+      await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+      listeners.forEach((l) => l({ reason: 'closed' } as unknown as Availability));
+      fake.emit({ type: 'typing', durationMs: 1000 });
+      await stream.next((e) => e.event === 'typing');
+      expect(stream.events.map((e) => e.event)).toEqual(['session', 'typing']);
+      stream.close();
+    });
+
     test('says `open` with the id the client resumes from, then sends what came after it, messages only', async () => {
       const page = [
         textMessage('m0'),
