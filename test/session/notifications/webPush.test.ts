@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { streamsOpen } from '../../../src/observability/metrics';
 import { sessionKeyOf } from '../../../src/store';
 import { signInAt } from '../../support/signIn';
@@ -205,6 +206,51 @@ describe('a reply to a customer who left', () => {
     expect(await preview(1)).toBe('Said while you were away');
     hold.release();
     expect(await preview(2)).toBe('Said as you left');
+  });
+});
+
+describe('a page that leaves while its stream is being opened', () => {
+  it('is counted as gone: the chat is watched for replies to push', async () => {
+    const { token, gt } = await stack.newGuest();
+    expect((await subscribe(token, '/opening', browserKeys())).status).toBe(204);
+    const seenKey = `notify-seen:${sessionKeyOf(gt)}`;
+    // The stream's first step, recording that a page looks at the chat, waits until the page has gone.
+    let entered!: () => void;
+    const putEntered = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const shared = store();
+    const put = shared.put.bind(shared);
+    const spy = jest.spyOn(shared, 'put').mockImplementation(async (key, ...rest) => {
+      if (key === seenKey) {
+        entered();
+        await held;
+      }
+      return put(key, ...rest);
+    });
+    const serverSide = new Promise<http.ServerResponse>((resolve) => {
+      const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+        if (!req.url?.startsWith('/messages/stream')) return;
+        stack.service.server.off('request', onRequest);
+        resolve(res);
+      };
+      stack.service.server.on('request', onRequest);
+    });
+    try {
+      const started = watchesStarted();
+      const page = http.get(`${stack.service.url}/messages/stream`, { headers: bearer(token) });
+      page.on('error', () => undefined);
+      await putEntered;
+      const res = await serverSide;
+      const gone = new Promise((resolve) => res.once('close', resolve));
+      page.destroy();
+      await gone;
+      release();
+      await waitFor(() => expect(watchesStarted()).toBeGreaterThan(started));
+    } finally {
+      release();
+      spy.mockRestore();
+    }
   });
 });
 
