@@ -331,7 +331,9 @@ function heard(state: Live, event: StreamEvent): ChatState {
     case 'presenceChanged':
       return presenceChanged(state, event.presence, event.at);
     case 'availabilityChanged':
-      return { ...state, availability: event.availability };
+      // A page reloaded after an agent wrote shows it from history, while its new stream, which knows only what it
+      // sends, may still tell whether anyone is there: the wait is over all the same.
+      return agentHasWritten(state.messages) ? state : { ...state, availability: event.availability };
     case 'expiryWarned':
       return { ...state, expiring: true };
     case 'expiryCleared':
@@ -346,6 +348,11 @@ function streamFailed(state: Live, error: BffError): ChatState {
   if (state.endingAs) return { ...shown(state), signedIn: false, phase: 'ended', ended: state.endingAs };
   if (error.sessionLost) return { ...shown(state), error, phase: 'ended', ended: 'expired' };
   return { ...shown(state), error, phase: 'failed' };
+}
+
+/** Whether a person of the centre (not a bot) has written among `messages`: their presence lines aside. */
+function agentHasWritten(messages: readonly ChatMessage[]): boolean {
+  return messages.some((m) => m.direction === 'outbound' && m.originatingEntity === 'human' && m.type !== 'event');
 }
 
 function messageArrived(state: Live, message: ChatMessage): ChatState {

@@ -153,7 +153,7 @@ export class LiveStreams {
     const behind = (page: NormalizedMessage[]) => {
       for (const m of page) {
         delivered.add(m.id);
-        if (isAgentMessage(m)) agentJoined = true;
+        if (m.type !== 'event' && isAgentMessage(m)) agentJoined = true;
       }
     };
     const replay: ReplayRun = (after, reason, placed) =>

@@ -542,6 +542,15 @@ describe('what the table leaves to the details', () => {
       });
   });
 
+  test("availability is taken while only bots and presence lines came, not once history shows an agent's message", () => {
+    const changed = { type: 'availabilityChanged', attempt: 2, availability: LONGER_WAIT } as const;
+    // A presence line may name a person too: it is no message of theirs.
+    const joinedOnly: ChatState = { ...waiting, messages: [M1, { ...JOINED, originatingEntity: 'human' }] };
+    expect(transition(joinedOnly, changed)).toMatchObject({ availability: LONGER_WAIT });
+    const reloaded: ChatState = { ...waiting, messages: [M1, HUMAN] };
+    expect(transition(reloaded, changed)).toBe(reloaded);
+  });
+
   test('a history page that ends exactly at the total is the oldest', () => {
     const last = { messages: [M2], page: 2, pageSize: 60, total: 120 };
     expect(transition(waiting, { type: 'olderPageLoaded', attempt: 2, page: last })?.older).toBe('none');

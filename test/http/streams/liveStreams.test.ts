@@ -634,7 +634,30 @@ describe('what each answer, refusal and event says', () => {
       }
     });
 
-    test('a resume after an agent wrote, at or before the place, tells no availability: the agent has joined', async () => {
+    const from = (id: string, time: number, originatingEntity: string, direction = 'outbound', type = 'text') =>
+      ({
+        ...textMessage(id, 'hello', time, type as NormalizedMessage['type']),
+        direction,
+        originatingEntity,
+      }) as NormalizedMessage;
+    test.each([
+      [
+        'an agent wrote before the place',
+        [from('a1', T0 - 2_000, 'human'), textMessage('m1', 'hi', T0 - 1_000)],
+        false,
+      ],
+      ['the place is what an agent wrote', [from('m0', T0 - 2_000, 'bot'), from('m1', T0 - 1_000, 'human')], false],
+      [
+        'only a bot, the guest and an agent joining came before it',
+        [
+          from('b1', T0 - 4_000, 'bot'),
+          from('g1', T0 - 3_000, 'human', 'inbound'),
+          from('e1', T0 - 2_000, 'human', 'outbound', 'event'),
+          from('m1', T0 - 1_000, 'bot'),
+        ],
+        true,
+      ],
+    ])('a resume where %s: availability is told only while no agent has written', async (_name, page, told) => {
       const listeners = new Set<(answer: Availability) => void>();
       const availability = {
         subscribe: (listener: (answer: Availability) => void) => {
@@ -642,15 +665,15 @@ describe('what each answer, refusal and event says', () => {
           return () => void listeners.delete(listener);
         },
       };
-      const byAgent = { ...textMessage('a1', 'hello', T0 - 2_000), originatingEntity: 'human' } as NormalizedMessage;
-      const page = [byAgent, textMessage('m1', 'hi', T0 - 1_000)];
       const { fake, url } = await opened(history('m1', page), { availability });
       const stream = await openStream(url);
       await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
       listeners.forEach((l) => l({ reason: 'closed' } as unknown as Availability));
       fake.emit({ type: 'typing', durationMs: 1000 });
       await stream.next((e) => e.event === 'typing');
-      expect(stream.events.map((e) => e.event)).toEqual(['session', 'typing']);
+      expect(stream.events.map((e) => e.event)).toEqual(
+        told ? ['session', 'availability', 'typing'] : ['session', 'typing'],
+      );
       stream.close();
     });
 
