@@ -210,47 +210,55 @@ describe('a reply to a customer who left', () => {
 });
 
 describe('a page that leaves while its stream is being opened', () => {
+  /** Undone after the case, whether it passed, failed or timed out. */
+  const undo: (() => void)[] = [];
+  afterEach(() => undo.splice(0).forEach((step) => step()));
+
   it('is counted as gone: the chat is watched for replies to push', async () => {
     const { token, gt } = await stack.newGuest();
     expect((await subscribe(token, '/opening', browserKeys())).status).toBe(204);
-    const seenKey = `notify-seen:${sessionKeyOf(gt)}`;
+    const sk = sessionKeyOf(gt);
+    const watchesOfThisChat = () =>
+      stack.log
+        .lines()
+        .filter((l) => l.chat === sk && l.msg === 'watching a chat nobody is looking at, for replies to push').length;
     // The stream's first step, recording that a page looks at the chat, waits until the page has gone.
     let entered!: () => void;
     const putEntered = new Promise<void>((resolve) => (entered = resolve));
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
+    undo.push(() => release());
     const shared = store();
     const put = shared.put.bind(shared);
     const spy = jest.spyOn(shared, 'put').mockImplementation(async (key, ...rest) => {
-      if (key === seenKey) {
+      if (key === `notify-seen:${sk}`) {
         entered();
         await held;
       }
       return put(key, ...rest);
     });
+    undo.push(() => spy.mockRestore());
     const serverSide = new Promise<http.ServerResponse>((resolve) => {
       const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-        if (!req.url?.startsWith('/messages/stream')) return;
-        stack.service.server.off('request', onRequest);
-        resolve(res);
+        if (req.url?.startsWith('/messages/stream')) resolve(res);
       };
       stack.service.server.on('request', onRequest);
+      undo.push(() => stack.service.server.off('request', onRequest));
     });
-    try {
-      const started = watchesStarted();
-      const page = http.get(`${stack.service.url}/messages/stream`, { headers: bearer(token) });
-      page.on('error', () => undefined);
-      await putEntered;
-      const res = await serverSide;
-      const gone = new Promise((resolve) => res.once('close', resolve));
-      page.destroy();
-      await gone;
-      release();
-      await waitFor(() => expect(watchesStarted()).toBeGreaterThan(started));
-    } finally {
-      release();
-      spy.mockRestore();
-    }
+
+    const started = watchesOfThisChat();
+    const page = http.get(`${stack.service.url}/messages/stream`, { headers: bearer(token) });
+    page.on('error', () => undefined);
+    undo.push(() => page.destroy());
+    // An answer before the put would mean the stream was refused: said at once, not after the case's timeout.
+    const answered = new Promise<number>((resolve) => page.once('response', (res) => resolve(res.statusCode ?? 0)));
+    expect(await Promise.race([putEntered.then(() => 'held'), answered])).toBe('held');
+    const res = await serverSide;
+    const gone = new Promise((resolve) => res.once('close', resolve));
+    page.destroy();
+    await gone;
+    release();
+    await waitFor(() => expect(watchesOfThisChat()).toBeGreaterThan(started));
   });
 });
 
