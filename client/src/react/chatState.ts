@@ -350,9 +350,13 @@ function streamFailed(state: Live, error: BffError): ChatState {
   return { ...shown(state), error, phase: 'failed' };
 }
 
-/** Whether a person of the centre (not a bot) has written among `messages`: their presence lines aside. */
+/** A message a person of the centre (not a bot) wrote: not a presence line, which may name them too. */
+function isAgentsMessage(m: ChatMessage): boolean {
+  return m.direction === 'outbound' && m.originatingEntity === 'human' && m.type !== 'event';
+}
+
 function agentHasWritten(messages: readonly ChatMessage[]): boolean {
-  return messages.some((m) => m.direction === 'outbound' && m.originatingEntity === 'human' && m.type !== 'event');
+  return messages.some(isAgentsMessage);
 }
 
 function messageArrived(state: Live, message: ChatMessage): ChatState {
@@ -365,7 +369,7 @@ function messageArrived(state: Live, message: ChatMessage): ChatState {
     next.typing = undefined;
   }
   // A person answered: the wait is over (and the stream sends no more availability).
-  if (message.direction === 'outbound' && message.originatingEntity === 'human') next.availability = undefined;
+  if (isAgentsMessage(message)) next.availability = undefined;
   return next;
 }
 

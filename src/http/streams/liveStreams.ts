@@ -153,7 +153,7 @@ export class LiveStreams {
     const behind = (page: NormalizedMessage[]) => {
       for (const m of page) {
         delivered.add(m.id);
-        if (m.type !== 'event' && isAgentMessage(m)) agentJoined = true;
+        if (isAgentMessage(m)) agentJoined = true;
       }
     };
     const replay: ReplayRun = (after, reason, placed) =>
@@ -204,10 +204,10 @@ export class LiveStreams {
   }
 }
 
-/** A message an agent (a person, not a bot) sent to the guest. */
+/** A message an agent (a person, not a bot) wrote to the guest: not an event, such as their joining. */
 function isAgentMessage(data: unknown): boolean {
   const message = data as Partial<NormalizedMessage>;
-  return message.direction === 'outbound' && message.originatingEntity === 'human';
+  return message.direction === 'outbound' && message.originatingEntity === 'human' && message.type !== 'event';
 }
 
 /**

@@ -242,6 +242,19 @@ describe('what each answer, refusal and event says', () => {
     return { streams, fake, url, port, answers };
   }
 
+  /** Availability as the case tells it: `tell(reason)` reaches every stream subscribed (`listeners`). */
+  function availabilityFeed() {
+    const listeners = new Set<(answer: Availability) => void>();
+    const availability = {
+      subscribe: (listener: (answer: Availability) => void) => {
+        listeners.add(listener);
+        return () => void listeners.delete(listener);
+      },
+    };
+    const tell = (reason: string) => listeners.forEach((l) => l({ reason } as unknown as Availability));
+    return { listeners, availability, tell };
+  }
+
   const refusals = async (limit: string) =>
     (await limitsRefused.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
 
@@ -477,17 +490,10 @@ describe('what each answer, refusal and event says', () => {
     });
 
     test('a guest waiting for an agent hears availability until a person of the centre writes; a bot or the guest does not stop it', async () => {
-      const listeners = new Set<(answer: Availability) => void>();
-      const availability = {
-        subscribe: (listener: (answer: Availability) => void) => {
-          listeners.add(listener);
-          return () => void listeners.delete(listener);
-        },
-      };
+      const { listeners, availability, tell } = availabilityFeed();
       const { fake, url } = await opened({}, { availability });
       const stream = await openStream(url);
       await stream.next((e) => e.event === 'session');
-      const tell = (reason: string) => listeners.forEach((l) => l({ reason } as unknown as Availability));
       const from = (id: string, direction: string, originatingEntity: string) =>
         fake.emit({
           type: 'message',
@@ -658,17 +664,11 @@ describe('what each answer, refusal and event says', () => {
         true,
       ],
     ])('a resume where %s: availability is told only while no agent has written', async (_name, page, told) => {
-      const listeners = new Set<(answer: Availability) => void>();
-      const availability = {
-        subscribe: (listener: (answer: Availability) => void) => {
-          listeners.add(listener);
-          return () => void listeners.delete(listener);
-        },
-      };
+      const { availability, tell } = availabilityFeed();
       const { fake, url } = await opened(history('m1', page), { availability });
       const stream = await openStream(url);
       await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
-      listeners.forEach((l) => l({ reason: 'closed' } as unknown as Availability));
+      tell('closed');
       fake.emit({ type: 'typing', durationMs: 1000 });
       await stream.next((e) => e.event === 'typing');
       expect(stream.events.map((e) => e.event)).toEqual(
