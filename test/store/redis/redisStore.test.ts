@@ -23,7 +23,7 @@ import { waitFor } from '../../support/wait';
  * says beyond up and down: what a refusal carries for the log, how many spans a failed command
  * makes, the lines of the durability check, how many keys an eviction report names, that PINGs
  * neither pile up nor run on a connection that is gone, and that a durability finding outlives the
- * PINGs after it. That the verdict follows Redis, not this instance's busy event loop: a PING whose
+ * PINGs after it but does not bring back a store that went down while it was checked. That the verdict follows Redis, not this instance's busy event loop: a PING whose
  * deadline the loop let pass is judged on what Redis sent meanwhile, a stopped Redis is still down
  * within the documented bound, and one that answers again is up within a second or two and stays
  * up. And two edges of its life: closing the store is not a lost connection (no error is
@@ -471,6 +471,22 @@ describe('beyond up and down', () => {
       ok: true,
       detail: 'Redis answers.',
       durability: [expect.stringMatching(/^appendonly is no/)],
+    });
+  }, 20_000);
+
+  test('a durability check that ends while Redis is down leaves it down: its finding does not bring the store back', async () => {
+    const readiness = new Readiness();
+    const { store } = storeOn(await server(), { readiness, pingIntervalMs: 3_600_000 });
+    const connection = (store as unknown as { redis: Redis }).redis;
+    // Its check has asked its first CONFIG GET when the connection fails.
+    connection.once('ready', () => connection.emit('error', new Error('read ECONNRESET')));
+    const { problems } = await store.durability;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(problems).toEqual([expect.stringMatching(/^appendonly is no/)]);
+    expect(store.up).toBe(false);
+    expect(readiness.report().checks.redis).toMatchObject({
+      ok: false,
+      detail: 'Redis is unavailable: read ECONNRESET',
     });
   }, 20_000);
 
