@@ -1,10 +1,11 @@
 import request from 'supertest';
-import { testApp } from '../support/app';
+import { ALLOWED_ORIGIN, testApp } from '../support/app';
 
 /**
  * Rules of the app's own middleware (src/http/app.ts) that edge.test.ts does not state: a JSON body
- * with any parameters is taken, the probes leave no access line, and an access line carries the
- * request once, as whitelisted.
+ * with any parameters is taken, every answer varies on what chose its deployment (and the app on
+ * its own on Origin alone), the probes leave no access line, and an access line carries the request
+ * once, as whitelisted.
  */
 
 it('takes a JSON body whose type has parameters other than a charset, and refuses another type', async () => {
@@ -20,6 +21,21 @@ it('takes a JSON body whose type has parameters other than a charset, and refuse
   });
   const other = await request(app).post('/guest-session').set('Content-Type', 'text/plain').send('{}');
   expect({ status: other.status, code: other.body.code }).toEqual({ status: 415, code: 'unsupported_media_type' });
+});
+
+it('varies every answer on what chose its deployment, after the Origin that CORS varies on', async () => {
+  const { app } = testApp({ vary: ['X-Deployment', 'Authorization'] });
+  const res = await request(app).get('/openapi.json').set('Origin', ALLOWED_ORIGIN);
+  expect({ status: res.status, vary: res.headers.vary }).toEqual({
+    status: 200,
+    vary: 'Origin, X-Deployment, Authorization',
+  });
+});
+
+it('on its own, with no deployment chosen for it, serves its own routes to a caller that is no page, varying on Origin alone', async () => {
+  const { app } = testApp();
+  const res = await request(app.handler).get('/openapi.json');
+  expect({ status: res.status, vary: res.headers.vary }).toEqual({ status: 200, vary: 'Origin' });
 });
 
 it('writes no access line for the probes, and one for anything else', async () => {

@@ -93,6 +93,8 @@ export interface TestAppOptions {
   config?: Config;
   readiness?: Readiness;
   routers?: Router[];
+  /** The headers that could have chosen the deployment, as ServedDeployments names them when it serves several. */
+  vary?: string[];
 }
 
 export interface TestApp {
@@ -119,7 +121,8 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     routes: Router(),
     specs: [],
   };
-  const app = servingDeployments(express, () => ({ deployment, vary: [] }));
+  const vary = options.vary ?? [];
+  const app = servingDeployments(express, () => ({ deployment, vary }));
   return { app, config, readiness, log };
 }
 
