@@ -571,6 +571,27 @@ test('a signed-in session resumed on another instance configures with the JWT se
   }
 });
 
+test('a first sign-in through an instance that had not opened the session opens it as it is (anonymous), then steps it up on that socket', async () => {
+  const anonymous = await stack.newGuest();
+  const other = await startStack({ simulator: stack.sim });
+  try {
+    const auth = await signInAt(stack.sim, 'customer-first-elsewhere');
+    const before = stack.sim.received.length;
+    const res = await post('/guest-session/sign-in', { auth }, anonymous.token, other.http);
+    expect([res.status, res.body.authenticated]).toEqual([200, true]);
+    const [opened, steppedUp] = stack.sim.received
+      .slice(before)
+      .filter((f) => f.frame?.token === anonymous.gt && String(f.frame?.action).startsWith('configure'));
+    expect([opened?.frame.action, steppedUp?.frame.action]).toEqual([
+      'configureSession',
+      'configureAuthenticatedSession',
+    ]);
+    expect(steppedUp!.connectionId).toBe(opened!.connectionId);
+  } finally {
+    await other.close();
+  }
+});
+
 test('no JWT or refresh token Genesys issued in this file ever reached a response body, a stream event or a log line', async () => {
   for (const s of streams) s.close();
   const tokens = new SessionTokens(

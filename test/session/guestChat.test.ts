@@ -7,6 +7,7 @@ import type { SessionResponse } from '../../src/genesys/guest/protocol/frames';
 import type { WebDeploymentTokens } from '../../src/genesys/guest/rest/webDeploymentTokens';
 import type { SessionHub } from '../../src/genesys/guest/sessionHub';
 import type { MessengerFeatures } from '../../src/genesys/platform/messengerConfig';
+import { signIns } from '../../src/observability/metrics';
 import type { IdentityVerifier } from '../../src/session/attributes/identityVerifier';
 import { GuestChat } from '../../src/session/guestChat';
 import { GuestInputMask } from '../../src/session/masking/guestInputMask';
@@ -21,8 +22,10 @@ import { testConfig } from '../support/app';
  * The guest's chat (src/session/guestChat.ts) over a stand-in Genesys session, on a clock the test
  * moves: a retry after a timeout, the end Genesys makes, the answer's session token; and what each
  * of the guest's requests leads to: the refusals of an ended conversation and their remedies, how an
- * end and a sign-out are remembered, which attribute keys the browser may touch, and what a new
- * conversation owes its attributes.
+ * end and a sign-out are remembered, which attribute keys the browser may touch, what a new
+ * conversation owes its attributes, and what the chat tells beside its answer: a signed-in start to
+ * webhooks, a sign-in's count and its record kept for a retry, a sign-in its opt-ins could not
+ * follow, and reads with messages while the end is under way.
  */
 
 describe('retries, the end Genesys makes, and the session token', () => {
@@ -782,5 +785,119 @@ describe("what each of the guest's requests leads to", () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  describe('what the chat tells beside the answer', () => {
+    const auth = { idToken: 'id-token', nonce: 'nonce' };
+    const upgraded = async () =>
+      ({ connected: true, newSession: false, readOnly: false, maxCustomDataBytes: 2048 }) as SessionResponse;
+    const counted = async (result: string) =>
+      (await signIns.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+
+    test("a signed-in chat's start is told to its webhooks as authenticated", async () => {
+      const started: unknown[][] = [];
+      const h = chatOver(
+        {},
+        { signIns: true, deps: { webhooks: { started: (...args: unknown[]) => void started.push(args) } as never } },
+      );
+      const view = await h.chat.start({ auth }, undefined);
+      expect(view.authenticated).toBe(true);
+      expect(started).toEqual([[expect.any(String), true, {}]]);
+    });
+
+    test('a sign-in whose carrying to the push and e-mail opt-ins fails is answered signed in all the same, and a warning says why', async () => {
+      const h = chatOver(
+        { upgrade: upgraded },
+        { signIns: true, deps: { signedIn: () => Promise.reject(new Error('push records unavailable')) } },
+      );
+      await expect(h.chat.signIn(await claimsOf(h), { auth })).resolves.toMatchObject({ authenticated: true });
+      expect(h.warnings).toContainEqual(
+        expect.objectContaining({
+          msg: 'could not carry the sign-in to the chat’s push and e-mail opt-ins',
+          err: expect.objectContaining({ message: 'push records unavailable' }),
+        }),
+      );
+    });
+
+    test('a sign-in counts as signed in; sent again with the token it replaced, it is answered from the cut-off record and writes nothing', async () => {
+      const h = chatOver({ upgrade: upgraded }, { signIns: true });
+      const claims = await claimsOf(h);
+      const [signedIn, retried] = [await counted('signed_in'), await counted('retried')];
+      await expect(h.chat.signIn(claims, { auth })).resolves.toMatchObject({ authenticated: true });
+      expect([(await counted('signed_in')) - signedIn, (await counted('retried')) - retried]).toEqual([1, 0]);
+      // Its answer was lost; the store now refuses every write, and the retry needs none.
+      const { signedIn: recorded } = await h.revocations.standing('guest-token', claims.anchor);
+      expect(recorded).toEqual(expect.any(String));
+      h.revocations.keepExchanged = () => Promise.reject(new Error('store refused'));
+      h.revocations.cutOff = () => Promise.reject(new Error('store refused'));
+      await expect(h.chat.signIn(claims, { auth }, { replaced: true, recorded })).resolves.toMatchObject({
+        authenticated: true,
+      });
+      expect([(await counted('signed_in')) - signedIn, (await counted('retried')) - retried]).toEqual([1, 1]);
+    });
+
+    test('a sign-in sent again after the store would not keep its exchange keeps it this time, before Genesys is asked, and counts as retried', async () => {
+      const upgrades: boolean[] = [];
+      const h = chatOver(
+        {
+          upgrade: async (_signIn: unknown, again = false) => {
+            upgrades.push(again);
+            return upgraded();
+          },
+        },
+        { signIns: true },
+      );
+      const claims = await claimsOf(h);
+      const keep = h.revocations.keepExchanged.bind(h.revocations);
+      h.revocations.keepExchanged = () => Promise.reject(new Error('store refused'));
+      await expect(h.chat.signIn(claims, { auth })).rejects.toThrow('store refused');
+      expect(upgrades).toEqual([]);
+      h.revocations.keepExchanged = keep;
+      const [signedIn, retried] = [await counted('signed_in'), await counted('retried')];
+      // The same grant again, on the instance that remembered what the exchange gave (a code is exchanged once).
+      await expect(h.chat.signIn(claims, { auth })).resolves.toMatchObject({ authenticated: true });
+      expect(upgrades).toEqual([true]);
+      // Kept where any instance's retry finds it, had this one died once Genesys signed the session in.
+      await expect(h.revocations.exchanged('guest-token')).resolves.toEqual(expect.any(String));
+      expect([(await counted('signed_in')) - signedIn, (await counted('retried')) - retried]).toEqual([0, 1]);
+    });
+
+    test.each([
+      ['history page', (h: Harness, c: SessionClaims) => h.chat.history(c, 1, 100)],
+      ['transcript', (h: Harness, c: SessionClaims) => h.chat.transcript(c)],
+    ])('a %s with messages in it, read while the end is under way, is answered as it is', async (_what, read) => {
+      const said = {
+        id: 'm1',
+        direction: 'inbound',
+        type: 'text',
+        text: 'hi',
+        time: '2026-11-25T10:00:00.000Z',
+      } as NormalizedMessage;
+      let clearAsked!: () => void;
+      const asked = new Promise<void>((resolve) => (clearAsked = resolve));
+      let clearAnswered!: () => void;
+      const h = chatOver(
+        {
+          clear: () => {
+            clearAsked();
+            return new Promise<void>((resolve) => (clearAnswered = resolve));
+          },
+          end: () => undefined,
+        },
+        {
+          features: { conversationClear: true },
+          history: {
+            page: async () => ({ messages: [said], receipts: [], page: 1, pageSize: 100, total: 1, pageCount: 1 }),
+            wholeConversation: async () => ({ messages: [said], total: 1, complete: true }),
+          },
+        },
+      );
+      const claims = await claimsOf(h);
+      const ending = h.chat.end(claims);
+      await asked;
+      await expect(read(h, claims)).resolves.toMatchObject({ messages: [said], total: 1 });
+      clearAnswered();
+      await expect(ending).resolves.toBe('cleared');
+    });
   });
 });
