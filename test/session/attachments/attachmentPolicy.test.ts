@@ -287,6 +287,15 @@ describe('its edges, and what each refusal tells the browser', () => {
       expect(() => checkNotDisguised(PE, 'setup.exe', 'text/x-msdos-program')).toThrow(AppError);
     });
 
+    test('a script is typed as its own language only by a type that starts text/x-, not one that holds it further on', () => {
+      expect(() => checkNotDisguised(SCRIPT, 'tool.py', 'text/x-python')).not.toThrow();
+      // What a browser declared is taken as it is: a picture's type with text/x- inside is still a picture's.
+      expect(refusal(() => checkNotDisguised(SCRIPT, 'tool.py', 'image/text/x-python'))).toMatchObject({
+        code: 'attachment_type_not_allowed',
+        extensions: { content: 'script' },
+      });
+    });
+
     test('a type is media-like by its major type alone, not by a media word inside it', () => {
       expect(() => checkNotDisguised(PE, 'setup.exe', 'x-image/png')).not.toThrow();
       expect(() => checkNotDisguised(PE, 'setup.exe', 'image/png')).toThrow(AppError);
