@@ -415,6 +415,40 @@ describe('what each answer, refusal and event says', () => {
       expect(cut?.buffered).toBeGreaterThan(64 * 1024);
     });
 
+    test('a reader found behind by the notice a message withdraws is cut off once, and logged once', async () => {
+      const lines: Record<string, unknown>[] = [];
+      const logger = pino(
+        new Writable({
+          write: (chunk: Buffer, _encoding, done) => (
+            lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>),
+            done()
+          ),
+        }),
+      );
+      const cap = 1000;
+      const streams = new LiveStreams(streamOptions({ maxBufferedBytes: cap, logger, now: () => T0 }));
+      const fake = fakeSession();
+      const { res, written } = fakeAnswer();
+      // Within the warning's reach: the `expiring` notice is given at once.
+      let expiresAt = Date.now() + EXPIRY_WARNING_MS - 1000;
+      streams.serve(res, fake.session, { guestToken: 'a', ip: '127.0.0.1', expiry: { at: () => expiresAt } });
+      try {
+        await waitFor(() =>
+          eventsIn(written).some(([event, data]) => event === 'session' && JSON.parse(data!).state === 'expiring'),
+        );
+        // The reader falls past the cap; a message moves the expiry, and the notice it withdraws is the write that
+        // finds the reader behind.
+        (res as unknown as { writableLength: number }).writableLength = cap + 1;
+        expiresAt = Date.now() + 10 * EXPIRY_WARNING_MS;
+        fake.emit({ type: 'message', message: textMessage('m1') });
+        expect([streams.count, fake.subscribers]).toEqual([0, 0]);
+        expect(eventsIn(written).map(([event]) => event)).toEqual(['session', 'session']);
+        expect(lines.filter((l) => l.msg === 'stream reader too slow; closing it')).toHaveLength(1);
+      } finally {
+        streams.endAll('the case is over');
+      }
+    });
+
     test('is spared typing and heartbeats while it is behind, never a message', async () => {
       const { fake, port, answers } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, heartbeatMs: 20 });
       const reader = pausedReader(port);
@@ -788,6 +822,31 @@ describe('what each answer, refusal and event says', () => {
       expect(stream.events.map((e) => [e.event, e.id])).toEqual([
         ['session', 'r2'],
         ['message', 'new'],
+      ]);
+      stream.close();
+    });
+
+    test('a message before the place is not sent again after a drop, though the page pushed it out of the ids remembered', async () => {
+      // The stream sent as many ids as it remembers; after the drop the newest page holds the oldest of them, one the
+      // client had from another instance's socket (a handover), and the place.
+      const ids = Array.from({ length: 2 * PROOF_PAGE_SIZE }, (_, i) => `m${i}`);
+      const replay = history(undefined, [
+        textMessage('m0', 'hi', T0 - 3000),
+        textMessage('elsewhere', 'hi', T0 - 2000),
+        textMessage(ids.at(-1)!, 'hi', T0 - 1000),
+      ]);
+      const { fake, url } = await opened(replay);
+      const stream = await openStream(url);
+      for (const id of ids) fake.emit({ type: 'message', message: textMessage(id) });
+      await stream.next((e) => e.id === ids.at(-1));
+      fake.emit({ type: 'session', state: 'reconnected' });
+      await waitFor(() => replay.reads.length === 1);
+      fake.emit({ type: 'message', message: textMessage('after') });
+      await stream.next((e) => e.id === 'after');
+      const from = stream.events.findIndex((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
+      expect(stream.events.slice(from).map((e) => [e.event, e.id])).toEqual([
+        ['session', ids.at(-1)],
+        ['message', 'after'],
       ]);
       stream.close();
     });
