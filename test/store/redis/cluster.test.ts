@@ -10,7 +10,9 @@ import { waitFor } from '../../support/wait';
  * three primaries of Debian's redis-server with the compose file's settings and
  * a password. What only a cluster asks of src/store/redis/redisStore.ts: records
  * spread over every primary, each primary's durability checked, the rate
- * limiter's scripts loaded on every primary, and a primary's evictions noticed.
+ * limiter's scripts loaded on every primary, a primary's evictions noticed, a
+ * primary found beside the known ones not taken for a failover, and every loss
+ * one look finds named in one warning.
  * (test/scale/storeCluster.test.ts runs four instances behind nginx on one.)
  *
  * @needs redis-server
@@ -133,3 +135,50 @@ test("a primary's evictions are noticed, naming it", async () => {
     client.disconnect();
   }
 }, 60_000);
+
+test('a primary seen beside the known ones is a cluster discovered or grown, not a failover', async () => {
+  const { store, captured } = clusterStore('c5:', 3_600_000);
+  await store.durability;
+  await waitFor(() => store['primaries'].size === cluster.nodes.length, 5000);
+  await store['lossRounds'];
+  const primaries = store['primaries'] as Map<string, { runId: string; evicted: number }>;
+  const [newcomer] = [...primaries.keys()];
+  // As if this look were the first to see it: the two other primaries are still there.
+  primaries.delete(newcomer!);
+  store['watchLossesNext']();
+  await store['lossRounds'];
+  expect([
+    [...primaries.keys()].sort(),
+    store.recordsLostSince(),
+    captured.messages('warn').filter((m) => m.startsWith('The shared store may have lost some records')),
+  ]).toEqual([[...cluster.nodes].sort(), undefined, []]);
+}, 30_000);
+
+test('every loss one look finds is named, and each primary of a failover by its own address', async () => {
+  const { store, captured } = clusterStore('c6:', 3_600_000);
+  await store.durability;
+  await waitFor(() => store['primaries'].size === cluster.nodes.length, 5000);
+  await store['lossRounds'];
+  const primaries = store['primaries'] as Map<string, { runId: string; evicted: number }>;
+  const [kept, ...replaced] = [...primaries.keys()];
+  const seen = primaries.get(kept!)!;
+  // One primary has evicted a key since the last look; the two others took over from two primaries now gone.
+  primaries.set(kept!, { ...seen, evicted: seen.evicted - 1 });
+  for (const a of replaced) primaries.delete(a);
+  primaries.set('10.0.0.8:6379', { runId: 'r8', evicted: 0 });
+  primaries.set('10.0.0.9:6379', { runId: 'r9', evicted: 0 });
+  store['watchLossesNext']();
+  await store['lossRounds'];
+  // The primaries that took over are recorded after `kept`, in the order the cluster lists them, as the cause names them.
+  const arrived = [...primaries.keys()].slice(1);
+  expect([...arrived].sort()).toEqual([...replaced].sort());
+  const losses = captured
+    .lines()
+    .filter((l) => String(l.msg).startsWith('The shared store may have lost some records'));
+  expect(losses.map((l) => l.msg)).toEqual([
+    `The shared store may have lost some records (Redis evicted 1 keys at ${kept}; ` +
+      `${arrived[0]}, ${arrived[1]} took over from 10.0.0.8:6379, 10.0.0.9:6379 (a failover)): ` +
+      'a retried send whose record is missing is checked against Genesys before it is sent again',
+  ]);
+  expect(store.recordsLostSince()).toBeDefined();
+}, 30_000);

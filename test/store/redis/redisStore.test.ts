@@ -17,18 +17,18 @@ import { waitFor } from '../../support/wait';
 
 /**
  * What src/store/redis/redisStore.ts tells an operator and its callers as Redis comes and goes: the
- * readiness detail (with what the durability check found), the lines logged when the connection
- * closes, fails or stops answering, the raw commands of the rate limiter (its script loads wait
- * for the first connection, NOSCRIPT reaches it as it is), and one span per command. And what it
- * says beyond up and down: what a refusal carries for the log, how many spans a failed command
- * makes, the lines of the durability check, how many keys an eviction report names, that PINGs
- * neither pile up nor run on a connection that is gone, and that a durability finding outlives the
- * PINGs after it but does not bring back a store that went down while it was checked. That the verdict follows Redis, not this instance's busy event loop: a PING whose
- * deadline the loop let pass is judged on what Redis sent meanwhile, a stopped Redis is still down
- * within the documented bound, and one that answers again is up within a second or two and stays
- * up. And two edges of its life: closing the store is not a lost connection (no error is
- * logged for it), and on a Redis Cluster the rate limiter's raw commands go to the node that holds
- * their key (only its script loads go to every primary).
+ * readiness detail (with what the durability check found), the lines logged when the connection closes,
+ * fails or stops answering, the raw commands of the rate limiter (its script loads wait for the first
+ * connection, NOSCRIPT reaches it as it is), and one span per command. And what it says beyond up and down:
+ * what a refusal carries for the log, how many spans a failed command makes, the lines of the durability
+ * check, how many keys an eviction report names (and that a look whose INFO goes unanswered forgets no
+ * primary), that PINGs neither pile up nor run on a connection that is gone, and that a durability finding
+ * outlives the PINGs after it but does not bring back a store that went down while it was checked. That the
+ * verdict follows Redis, not this instance's busy event loop: a PING whose deadline the loop let pass is
+ * judged on what Redis sent meanwhile, a stopped Redis is still down within the documented bound, and one
+ * that answers again is up within a second or two and stays up. And two edges of its life: closing the
+ * store is not a lost connection (no error is logged for it), and on a Redis Cluster the rate limiter's raw
+ * commands go to the node that holds their key (only its script loads go to every primary).
  *
  * @needs redis-server
  */
@@ -488,6 +488,25 @@ describe('beyond up and down', () => {
       ok: false,
       detail: 'Redis is unavailable: read ECONNRESET',
     });
+  }, 20_000);
+
+  test('a look whose INFO goes unanswered forgets no primary: the next look compares with what was seen before it', async () => {
+    const { store } = storeOn(await server(), { lossCheckMs: 3_600_000 });
+    await store.durability;
+    await waitFor(() => store['primaries'].size === 1, 5000);
+    await store['lossRounds'];
+    const primaries = store['primaries'] as Map<string, { runId: string; evicted: number }>;
+    const before = [...primaries.entries()];
+    const connection = store['redis'] as unknown as { call(...args: unknown[]): Promise<unknown> };
+    const call = connection.call.bind(connection);
+    connection.call = (...args) => (args[0] === 'INFO' ? Promise.reject(new Error('INFO refused')) : call(...args));
+    try {
+      store['watchLossesNext']();
+      await store['lossRounds'];
+    } finally {
+      delete (connection as { call?: unknown }).call;
+    }
+    expect([[...primaries.entries()], store.recordsLostSince()]).toEqual([before, undefined]);
   }, 20_000);
 
   test('a command refused while Redis is down says why for the log, without asking Redis; a failed command is one span', async () => {
