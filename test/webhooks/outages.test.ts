@@ -184,6 +184,12 @@ test('two tabs, one on each instance: each agent message is one message.received
     sentIds.push((sent.message as { id: string }).id);
     token = (sent.sessionToken as string | undefined) ?? token;
   }
+  // The bot answers each message in its own time: history is read once its three answers were told.
+  const received = () =>
+    receiver.received
+      .filter((d) => d.body.type === 'message.received' && !earlier.has(d.body.chat.id))
+      .map((d) => (d.body.data.message as { id: string }).id);
+  await waitFor(() => new Set(received()).size >= 3);
   const history = await call(b, 'GET', '/messages?pageSize=100', token);
   const outbound = (history.messages as Array<{ id: string; direction: string }>)
     .filter((m) => m.direction === 'outbound')
@@ -191,10 +197,6 @@ test('two tabs, one on each instance: each agent message is one message.received
   expect(outbound.length).toBeGreaterThanOrEqual(3);
   // Each instance's tab asks for the chat's socket in turn (the proxy would keep them on one; here it moves between
   // the two), so both instances hear Genesys for this chat at some point.
-  const received = () =>
-    receiver.received
-      .filter((d) => d.body.type === 'message.received')
-      .map((d) => (d.body.data.message as { id: string }).id);
   await waitFor(() => outbound.every((id) => received().includes(id)));
   expect(receiver.unverified).toEqual([]);
   expect(received().sort()).toEqual([...outbound].sort());
