@@ -1,4 +1,3 @@
-import { createECDH } from 'node:crypto';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -16,6 +15,7 @@ import { likelyMeant } from '../../src/config/deploymentProblems';
 import { entrySchema, type DeploymentsRead } from '../../src/config/deploymentRules';
 import type { Deployment } from '../../src/config/deployment';
 import { DEPLOYMENTS_EXAMPLE } from '../../src/config/deploymentsReference';
+import { vapidPair } from '../support/pushReceiver';
 
 /**
  * The deployments file (docs/configuration.md#the-deployments-file): what an entry becomes, with the defaults and
@@ -28,13 +28,6 @@ const ID_B = '3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a';
 const QUEUE = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 const JWT_SECRET = 'identity-secret-for-tests-0123456789abcdef';
 const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
-
-/** A VAPID key pair as base64url: the public key uncompressed, as Web Push gives it. */
-function vapidPair(): { publicKey: string; privateKey: string } {
-  const ecdh = createECDH('prime256v1');
-  ecdh.generateKeys();
-  return { publicKey: ecdh.getPublicKey('base64url'), privateKey: ecdh.getPrivateKey('base64url') };
-}
 
 /** Web Push's three settings, whole. */
 function vapidTrio() {
