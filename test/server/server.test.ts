@@ -12,13 +12,17 @@ import { EventLoopCheck } from '../../src/observability/readiness';
 import { tracingOn } from '../../src/observability/tracing';
 import { startService } from '../../src/server';
 import { captureLogger, startTestService, testConfig, type TestService } from '../support/app';
+import { steerableClock } from '../support/clock';
 import { freePort } from '../support/ports';
+import { bearer, startStack } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 /**
  * The service src/server.ts starts, each on a service started inside its test. What it sets up
  * around the app, beyond the drain lifecycle.test.ts shows: the warning for a proxy setting that
- * trusts any client, a start whose upload spool is unusable (nothing left open), the metrics
- * listener and the tracing it starts and stops, and the answer to a request Node cannot parse. Its
+ * trusts any client, a start whose upload spool is unusable (nothing left open), the clock its
+ * deployments run on, the metrics listener and the operator's log lines beside it, the tracing it
+ * starts and stops, and the answer to a request Node cannot parse. Its
  * listening sockets: a port in use (the service's or METRICS_PORT) fails the start and closes what
  * it built, a fault after listening is not swallowed by the start's own listener, and the URL it
  * reports is one a local client can call. A keep-alive a proxy can rely on, the drain line an
@@ -159,6 +163,51 @@ describe('what it sets up around the app', () => {
     await service.stop();
     service = undefined;
     expect(tracingOn()).toBe(false);
+  });
+
+  it('runs its deployments on the clock it is given, not the wall clock', async () => {
+    // A session's expiry slides from each message by the service's own clock (docs/genesys-protocol.md).
+    const clock = steerableClock();
+    const stack = await startStack({
+      sim: { agent: { enabled: false }, sessionDurationSeconds: 900 },
+      now: clock.now,
+    });
+    try {
+      const { token } = await stack.newSession();
+      // Read once: the session's lifetime is then known, and each message moves its expiry from the clock.
+      expect((await stack.http.get('/capabilities').set(bearer(token))).status).toBe(200);
+      clock.advance(10 * 60_000); // within the session's 15 minutes
+      expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'ten minutes on' })).status).toBe(201);
+      const res = await stack.http.get('/capabilities').set(bearer(token));
+      expect(Math.abs(Date.parse(res.body.session.expiresAt as string) - (clock.now() + 900_000))).toBeLessThan(60_000);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it("logs the operator's routes as their own component", async () => {
+    service = await startTestService({ env: { METRICS_PORT: '0' } });
+    const socket = net.connect({ port: Number(new URL(service.metricsUrl!).port), host: '127.0.0.1' });
+    try {
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      // Node answers 100 Continue as it hands the request to the route: from then on the route reads the body.
+      const continued = new Promise<void>((resolve) =>
+        socket.setEncoding('utf8').on('data', (chunk: string) => chunk.includes('100 Continue') && resolve()),
+      );
+      socket.write(
+        'POST /webhooks/dead-letter/replay HTTP/1.1\r\nHost: metrics\r\nContent-Type: application/json\r\n' +
+          'Expect: 100-continue\r\nContent-Length: 100\r\n\r\n',
+      );
+      await continued;
+      socket.write('{"ids":');
+    } finally {
+      socket.destroy();
+    }
+    const brokeOff = 'a dead-letter replay broke off before its body ended; nothing was replayed';
+    await waitFor(() => service!.log.lines().some((line) => line.msg === brokeOff));
+    expect(service.log.lines().filter((line) => line.msg === brokeOff)).toEqual([
+      expect.objectContaining({ level: 30, component: 'operator' }),
+    ]);
   });
 
   it('answers a request Node cannot parse with a problem+json 400', async () => {
