@@ -48,3 +48,11 @@ test("the session's expiry moves with each message on a short-session deployment
   expect(again.status).toBe(201);
   expect(await expiryOf(token)).toBeGreaterThan(moved + 4 * 60_000);
 });
+
+test("a session's first message moves its expiry, though the lifetime was not known yet when it went", async () => {
+  const { token } = await stack.newSession();
+  clock.advance(10 * 60_000);
+  const sent = await stack.http.post('/messages').set(bearer(token)).send({ text: 'first words, ten minutes in' });
+  expect(sent.status).toBe(201);
+  expect(Math.abs((await expiryOf(token)) - (clock.now() + LIFETIME_S * 1000))).toBeLessThan(5_000);
+});

@@ -15,6 +15,8 @@ const CHECK_COOLDOWN_MS = 30_000;
 export class SessionExpiry {
   private durationMs?: number;
   private expiresAt?: number;
+  /** The last message before the lifetime was known: it moves the expiry once the lifetime is told. */
+  private unslidActivityAt?: number;
   private lastCheckAt = -Infinity;
   private check?: Promise<void>;
 
@@ -44,14 +46,21 @@ export class SessionExpiry {
     if (expirationDate !== undefined && Number.isFinite(expirationDate)) this.expiresAt = expirationDate * 1000;
     else if (this.durationMs !== undefined && this.expiresAt === undefined)
       this.expiresAt = this.now() + this.durationMs;
+    // The echo that told the lifetime may have been answered before Genesys saw that message.
+    if (this.durationMs !== undefined && this.unslidActivityAt !== undefined) {
+      this.expiresAt = Math.max(this.expiresAt ?? 0, this.unslidActivityAt + this.durationMs);
+      this.unslidActivityAt = undefined;
+    }
   }
 
   /**
    * A message went either way: the expiry moves to a whole lifetime
-   * from now (when the lifetime is not known yet, an echo asks).
+   * from now (when the lifetime is not known yet, an echo asks, and the
+   * expiry moves from this message once the answer tells it).
    */
   activity(): void {
     if (this.durationMs === undefined) {
+      this.unslidActivityAt = this.now();
       void this.confirm();
       return;
     }

@@ -7,8 +7,9 @@ import { sleep } from '../../../support/wait';
 /**
  * When Genesys ends an idle guest session (src/genesys/guest/link/sessionExpiry.ts;
  * docs/genesys-protocol.md#session-expiry-slides): on a clock the test moves, what Genesys
- * reports is taken as the newest word, each message slides the expiry by the lifetime, and an
- * unknown lifetime is asked for with an echo at most once per 30 s; through the simulator, the
+ * reports is taken as the newest word, each message slides the expiry by the lifetime (one sent
+ * before the lifetime is known, once it is), and an unknown lifetime is asked for with an echo at
+ * most once per 30 s; through the simulator, the
  * expiry slides with each message either way, and with nothing else.
  */
 
@@ -16,8 +17,9 @@ describe('on a clock the test moves', () => {
   /**
    * When Genesys ends an idle guest session (src/genesys/guest/link/sessionExpiry.ts;
    * docs/genesys-protocol.md#session-expiry-slides), on a clock the test moves: what Genesys
-   * reports is taken as the newest word, each message slides the expiry by the lifetime, and an
-   * unknown lifetime is asked for with an echo at most once per 30 s.
+   * reports is taken as the newest word, each message slides the expiry by the lifetime (one sent
+   * before the lifetime is known, once it is), and an unknown lifetime is asked for with an echo
+   * at most once per 30 s.
    */
   let now = 1_000_000;
   beforeEach(() => {
@@ -75,6 +77,27 @@ describe('on a clock the test moves', () => {
     e.activity();
     expect(e.at).toBe(now + 600_000);
     expect(echoes()).toBe(0);
+  });
+
+  test('a message before the lifetime is known moves the expiry once an answer tells the lifetime', () => {
+    const { e, echoes } = expiry();
+    e.reported(undefined, 1_600); // a SessionResponse with a date and no lifetime
+    now += 100_000;
+    e.activity();
+    expect([e.at, echoes()]).toEqual([1_600_000, 1]);
+    // The echo was answered before Genesys saw the message: its date is the old one.
+    e.reported(600, 1_600);
+    expect(e.at).toBe(1_100_000 + 600_000);
+    // Applied once: the next word is taken as it is.
+    e.reported(600, 1_650);
+    expect(e.at).toBe(1_650_000);
+  });
+
+  test('an answer that tells the lifetime with a later date than the message gives keeps that date', () => {
+    const { e } = expiry();
+    e.activity();
+    e.reported(600, 1_800);
+    expect(e.at).toBe(1_800_000);
   });
 
   test('with the lifetime unknown, current() asks Genesys with an echo and answers what the reply said', async () => {
