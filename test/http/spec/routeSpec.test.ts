@@ -1,13 +1,13 @@
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { mountRoutes, type AnyRouteSpec } from '../../../src/http/spec/routeSpec';
-import { answerableCodes } from '../../../src/http/spec/openapi';
+import { answerableCodes, openApiDocument } from '../../../src/http/spec/openapi';
 import { jsonBodyReader } from '../../../src/http/middleware';
 
 /**
  * mountRoutes: every route in one router, each reading its body as its spec says, and the 405 a
  * path's other methods get, with the Allow header that lists what it serves. answerableCodes: the
- * errors a spec's options imply.
+ * errors a spec's options imply. openApiDocument: what a spec describes (a JSON body without a schema, none).
  */
 
 const spec = (method: AnyRouteSpec['method'], path: string, more: Partial<AnyRouteSpec> = {}): AnyRouteSpec => ({
@@ -126,6 +126,13 @@ describe('the errors a spec implies', () => {
     ]);
   });
 
+  it('gives no rate_limited to a route whose limits list none', () => {
+    expect(answerableCodes(spec('get', '/q', { limits: { perAddress: [] } }))).toEqual([
+      'origin_not_allowed',
+      'internal_error',
+    ]);
+  });
+
   it('gives a route with an optional token its token errors, but no body errors when it reads none', () => {
     expect(answerableCodes(spec('get', '/n', { auth: 'none', body: { kind: 'none' } }))).toEqual([
       'unauthorized',
@@ -134,5 +141,15 @@ describe('the errors a spec implies', () => {
       'origin_not_allowed',
       'internal_error',
     ]);
+  });
+});
+
+describe('the document a spec gives', () => {
+  it('describes no request body for a JSON body read without a schema', () => {
+    const doc = openApiDocument([spec('post', '/x', { body: { kind: 'json' } })], '1') as {
+      paths: Record<string, Record<string, { requestBody?: unknown; summary: string }>>;
+    };
+    expect(doc.paths['/x']!.post).toMatchObject({ summary: '/x' });
+    expect(doc.paths['/x']!.post!.requestBody).toBeUndefined();
   });
 });
