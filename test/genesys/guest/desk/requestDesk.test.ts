@@ -12,7 +12,9 @@ import { StandInSocket } from '../../../support/deskSocket';
  * docs/genesys-protocol.md#limits-and-timing and #rate-limits-and-refusals),
  * with a fake socket: messages one at a time and in order, the per-connection
  * budget and its reserve for messages, a 429's wait, what a dropped socket or
- * a failed session does to each request, and typing, which never queues;
+ * a failed session does to each request, and typing, which never queues, up
+ * to the edges of each rule (a deadline met exactly, a refusal with no wait,
+ * a turn that refuses a request between two messages);
  * the client span each request is with tracing on; and the timers it sets,
  * only when a request waits its turn. guestSession.test.ts drives the same
  * rules through the simulator's frames.
@@ -636,6 +638,104 @@ describe('the rules, with fake timers', () => {
     await jest.advanceTimersByTimeAsync(20_000);
     expect([h.written, h.d.size]).toEqual([['first', 'token'], 0]);
     expect(h.d.pending.retiredSend(h.tracingId('first'))).toBe('first');
+  });
+
+  describe('at the edges of its rules', () => {
+    test("a request on a session already over fails at once with the session's error, never queued or woken for", async () => {
+      const t = desk({ ready: false });
+      const ended = new GuestApiError('signed_out', 'The customer signed out.');
+      t.state.ended = ended;
+      t.send('m1');
+      expect(await t.outcome('m1')).toEqual({ state: 'failed', error: ended });
+      expect([t.d.pending.size, t.state.woken]).toEqual([0, 0]);
+    });
+
+    test('a refusal that names a request and is not to be written again fails that request now', async () => {
+      const t = desk();
+      t.ask('jwt', 'j1');
+      const refusal = new GuestApiError('unauthorized', 'Genesys refused the credentials.');
+      t.d.refused(t.tracingId('j1'), refusal, false);
+      expect(await t.outcome('j1')).toEqual({ state: 'failed', error: refusal });
+      await jest.advanceTimersByTimeAsync(2000);
+      expect(t.written).toEqual(['j1']);
+    });
+
+    test('a refusal with no wait writes its message again on the next turn: its own earlier write holds no lane', async () => {
+      const t = desk();
+      t.send('m1');
+      t.d.refused(t.tracingId('m1'), new GuestApiError('unauthorized', 'Genesys refused the credentials.'));
+      await jest.advanceTimersByTimeAsync(1);
+      expect(t.written).toEqual(['m1', 'm1']);
+    });
+
+    test("requests other than messages waiting for the socket do not lengthen a message's projected wait", async () => {
+      const t = desk({ ready: false });
+      for (let i = 1; i <= 13; i++) t.ask('jwt', `j${i}`);
+      t.send('m1');
+      expect(await t.outcome('m1')).toEqual({ state: 'waiting' });
+      expect(t.d.pending.size).toBe(14);
+    });
+
+    test('a request whose turn, plus the lane hold, comes exactly at its deadline still waits for it, then goes', async () => {
+      const t = desk({ ready: false, requestsPerMinute: 4, timeoutMs: 61_100 });
+      t.ask('jwt', 'j1');
+      t.ask('jwt', 'j2');
+      t.ask('jwt', 'j3');
+      t.state.ready = true;
+      t.d.flush();
+      expect(t.written).toEqual(['j1', 'j2']);
+      expect(await t.outcome('j3')).toEqual({ state: 'waiting' });
+      await jest.advanceTimersByTimeAsync(60_100);
+      expect(t.written).toEqual(['j1', 'j2', 'j3']);
+    });
+
+    test('a request refused during a turn does not let a second message past the lane', async () => {
+      const t = desk({ ready: false, requestsPerMinute: 4, timeoutMs: 60_600 });
+      t.ask('jwt', 'j1');
+      t.ask('jwt', 'j2');
+      t.ask('jwt', 'j3');
+      t.send('m1');
+      t.send('m2');
+      t.state.ready = true;
+      t.d.flush();
+      expect(t.written).toEqual(['j1', 'j2', 'm1']);
+      expect(await t.outcome('j3')).toMatchObject({ state: 'failed', error: { code: 'rate_limited' } });
+    });
+
+    test('an answer while the socket is not configured writes nothing that waits', async () => {
+      const t = desk({ ready: false });
+      t.ask('configure', 'c1');
+      t.ask('jwt', 'j1');
+      // A configure is written when asked for; the rest waits for the link to be configured.
+      expect(t.written).toEqual(['c1']);
+      t.answer('c1');
+      expect(t.written).toEqual(['c1']);
+      t.state.ready = true;
+      t.d.flush();
+      expect(t.written).toEqual(['c1', 'j1']);
+    });
+
+    test('each turn keeps one timer for the next: a new one replaces the one before', () => {
+      const t = desk();
+      t.send('a');
+      t.send('b');
+      t.send('c');
+      // The three deadlines and one turn.
+      expect(jest.getTimerCount()).toBe(4);
+    });
+
+    test('with no lane hold, a message over the rate wakes the desk when the window ends, not before', () => {
+      const t = desk({ ready: false, laneHoldMs: 0 });
+      t.send('m1');
+      t.send('m2');
+      t.send('m3');
+      t.state.ready = true;
+      t.d.flush();
+      expect(t.written).toEqual(['m1', 'm2']);
+      jest.advanceTimersToNextTimer();
+      expect(Date.now() - T0).toBe(1100);
+      expect(t.written).toEqual(['m1', 'm2', 'm3']);
+    });
   });
 });
 
