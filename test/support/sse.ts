@@ -21,7 +21,14 @@ export async function openStream(url: string, headers: Record<string, string> = 
   const controller = new AbortController();
   const res = await fetch(url, { headers: { Accept: 'text/event-stream', ...headers }, signal: controller.signal });
   const events: SseEvent[] = [];
-  const waiters: { predicate: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }[] = [];
+  const waiters: {
+    predicate: (e: SseEvent) => boolean;
+    resolve: (e: SseEvent) => void;
+    reject: (error: Error) => void;
+  }[] = [];
+  /** Set once the service ended the stream: a wait for a further event fails then, not at its bound. */
+  let endedByService = false;
+  const unmatched = () => new Error(`the stream ended with no matching event; got ${JSON.stringify(events)}`);
   const stream: SseStream = {
     status: res.status,
     headers: res.headers,
@@ -30,12 +37,17 @@ export async function openStream(url: string, headers: Record<string, string> = 
     next(predicate, timeoutMs = EVENT_WAIT_MS) {
       const found = events.find(predicate);
       if (found) return Promise.resolve(found);
+      if (endedByService) return Promise.reject(unmatched());
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () => reject(new Error(`no matching event; got ${JSON.stringify(events)}`)),
           timeoutMs,
         );
-        waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+        waiters.push({
+          predicate,
+          resolve: (e) => (clearTimeout(timer), resolve(e)),
+          reject: (error) => (clearTimeout(timer), reject(error)),
+        });
       });
     },
     ended: Promise.resolve(),
@@ -51,7 +63,11 @@ export async function openStream(url: string, headers: Record<string, string> = 
     try {
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) return;
+        if (done) {
+          endedByService = true;
+          for (const w of waiters.splice(0)) w.reject(unmatched());
+          return;
+        }
         buffer += value;
         let cut: number;
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
