@@ -35,8 +35,15 @@ export class StandInGate implements GenesysGate {
     });
   }
 
+  /** The options of each call watched, in order: how the caller asked its outcome be weighed. */
+  readonly watched: { abandonOnOpen?: boolean; countFailures?: boolean }[] = [];
+
   /** Refused while open; with `abandonOnOpen`, a call still under way when it opens is refused then. */
-  async watch<T>(call: () => Promise<T>, options: { abandonOnOpen?: boolean } = {}): Promise<T> {
+  async watch<T>(
+    call: () => Promise<T>,
+    options: { abandonOnOpen?: boolean; countFailures?: boolean } = {},
+  ): Promise<T> {
+    this.watched.push(options);
     const refused = this.refusal();
     if (refused) throw refused;
     if (!options.abandonOnOpen) return call();

@@ -5,10 +5,11 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import { parseInbound, type InboundFrame } from '../../../src/genesys/guest/protocol/frames';
-import type { GuestSession } from '../../../src/genesys/guest/guestSession';
+import type { GuestSession, NoticeEvent } from '../../../src/genesys/guest/guestSession';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { createGenesysHttp } from '../../../src/genesys/restClient';
 import { WebDeploymentTokens } from '../../../src/genesys/guest/rest/webDeploymentTokens';
+import { StandInGate } from '../../support/genesysGate';
 import { collect, hubFor } from '../../support/guestHub';
 import { signInAt } from '../../support/signIn';
 import { waitFor } from '../../support/wait';
@@ -121,6 +122,13 @@ describe('configure and resume', () => {
       // Asked again (a retry of the same sign-in): the socket is configured signed in already; nothing goes out.
       await expect(session.upgrade(signIn, true)).resolves.toMatchObject({ connected: true });
       expect(sim.framesFor(token, 'configureAuthenticatedSession')).toHaveLength(1);
+      // A new sign-in (not a retry) on a socket signed in already goes out: the customer signed in afresh.
+      const renewed = await tokens.exchange(await signInAt(sim, 'customer-step-up'));
+      await expect(session.upgrade(renewed)).resolves.toMatchObject({ connected: true });
+      expect(sim.framesFor(token, 'configureAuthenticatedSession').map((f) => f.frame.data)).toEqual([
+        { code: signIn.jwt },
+        { code: renewed.jwt },
+      ]);
       // A retry on a session object with no socket yet (another instance's) is configured signed in from the
       // start: no anonymous configure, which Genesys refuses for a signed-in conversation.
       const other = hubFor(sim);
@@ -128,7 +136,7 @@ describe('configure and resume', () => {
         const anonymous = sim.framesFor(token, 'configureSession').length;
         await expect(other.session(token).upgrade(signIn, true)).resolves.toMatchObject({ connected: true });
         expect(sim.framesFor(token, 'configureSession')).toHaveLength(anonymous);
-        expect(sim.framesFor(token, 'configureAuthenticatedSession')).toHaveLength(2);
+        expect(sim.framesFor(token, 'configureAuthenticatedSession')).toHaveLength(3);
       } finally {
         other.close();
       }
@@ -490,6 +498,19 @@ describe('messages', () => {
     expect(sim.customAttributes(token)).toEqual({ source: 'pricing-page' });
   });
 
+  test("a notice of the guest's own input (masked) reaches the session's streams, and nothing goes to Genesys", async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    const live = collect(session);
+    await session.ready();
+    const frames = sim.framesFor(token).length;
+    const notice: NoticeEvent = { type: 'notice', code: 'masked', detectors: ['card'], messageId: randomUUID() };
+    session.notice(notice);
+    expect(live.events).toContainEqual(notice);
+    expect(sim.framesFor(token)).toHaveLength(frames);
+    live.unsubscribe();
+  });
+
   test('echo answers with a response-type StructuredMessage', async () => {
     const session = hub.session(randomUUID());
     await session.ready();
@@ -591,6 +612,64 @@ describe('lifecycle', () => {
     expect(sim.framesFor(token, 'configureSession').length).toBeGreaterThanOrEqual(2);
     await session.getJwt();
     expect(sim.framesFor(token, 'getJwt')).toHaveLength(2);
+  });
+});
+
+describe('the circuit to Genesys', () => {
+  /** Settles once every callback already due has run: what opening the circuit answers at once is answered by then. */
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  test('a connect is dropped when the circuit opens and counts its failure; a send, answered by its desk, does neither', async () => {
+    const gate = new StandInGate(4);
+    const guarded = hubFor(sim, { upstream: gate });
+    try {
+      const token = randomUUID();
+      const session = guarded.session(token);
+      await session.ready();
+      await session.sendText({ text: 'hello', messageId: randomUUID() });
+      await session.sendJoin();
+      await session.sendAnswer({ kind: 'QuickReply', text: 'Yes', payload: 'yes', messageId: randomUUID() });
+      expect(gate.watched).toEqual([
+        { abandonOnOpen: true, countFailures: true },
+        { abandonOnOpen: false, countFailures: false },
+        { abandonOnOpen: false, countFailures: false },
+        { abandonOnOpen: false, countFailures: false },
+      ]);
+
+      // A connect under way (Genesys slow to answer its configure) is refused the moment the circuit opens.
+      const slow = guarded.session(randomUUID());
+      sim.faults.delayFrames(120_000, slow.token);
+      let outcome: unknown;
+      slow.ready().then(
+        () => (outcome = 'ready'),
+        (error: unknown) => (outcome = error),
+      );
+      await waitFor(() => sim.framesFor(slow.token, 'configureSession').length === 1);
+      gate.open();
+      await turn();
+      expect(outcome).toMatchObject({ failure: 'circuit_open', status: 503, retryAfterSeconds: 4 });
+    } finally {
+      guarded.close();
+      sim.faults.clear();
+    }
+  });
+
+  test('while it is open a connect is refused at once, no socket asked for; an ended session says it ended', async () => {
+    const gate = new StandInGate(4);
+    const guarded = hubFor(sim, { upstream: gate });
+    try {
+      const ended = guarded.session(randomUUID());
+      await ended.ready();
+      sim.faults.expireSession(ended.token);
+      await waitFor(() => ended.isDead);
+      gate.open();
+      const token = randomUUID();
+      expect(await failure(guarded.session(token).ready())).toMatchObject({ failure: 'circuit_open', status: 503 });
+      expect(sim.stats.connectionsBySession(token)).toBe(0);
+      expect(await failure(ended.ready())).toMatchObject({ code: 'session_expired' });
+    } finally {
+      guarded.close();
+    }
   });
 });
 

@@ -135,6 +135,30 @@ test('a socket whose configure failed is closed, and its late SessionResponse ne
   expect(fake.sockets[1]!.readyState).toBe(WebSocket.OPEN);
 });
 
+test("a session's stream is told a message its new socket brought before reconnected once, after reconnected", async () => {
+  fake.onConfigure = (frame, index, socket) => {
+    // The new socket brings an agent's reply before its configure is answered: held until reconnected is told.
+    if (index === 1) socket.send(agentMessage('overtaking'));
+    socket.send(sessionResponse({}, frame.tracingId));
+  };
+  session = new GuestSession({
+    token: randomUUID(),
+    deploymentId: 'deployment',
+    webMessagingUrl: fake.url,
+    origin: 'http://localhost:3000',
+    named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (http://localhost:3000)' },
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 5000,
+  });
+  const events: GuestEvent[] = [];
+  session.subscribe((event) => events.push(event));
+  await session.ready();
+  fake.sockets[0]!.terminate();
+  await waitFor(() => events.some((e) => label(e) === 'message:overtaking'));
+  await roundTrip(fake.sockets[1]!);
+  expect(events.map(label)).toEqual(['session:reconnected', 'message:overtaking']);
+});
+
 /*
  * The link alone, against a stand-in for its session: what it asks of the session (configure,
  * prove delivery, fail or flush requests, die), what it tells the streams, and when it opens a socket.
@@ -358,6 +382,18 @@ describe('reconnecting', () => {
     expect(h.events.map(label)).toEqual(['message:before', 'session:reconnected', 'message:overtaking']);
   });
 
+  test("a stream's dropped socket is replaced, what was in doubt proven, and then reconnected told once", async () => {
+    const h = harness();
+    h.session.listeners = 1;
+    await h.link.connect();
+    fake.sockets[0]!.terminate();
+    await waitFor(() => fake.sockets.length === 2 && h.link.isReady());
+    await roundTrip(fake.sockets[1]!);
+    expect(h.ledger.settleInDoubt).toHaveBeenCalledTimes(1);
+    expect(h.events.map(label)).toEqual(['session:reconnected']);
+    expect(h.desk.flush).toHaveBeenCalled();
+  });
+
   test('what tells of the session itself is not held behind reconnected', async () => {
     const h = harness();
     h.session.listeners = 1;
@@ -561,13 +597,17 @@ describe('a socket closing', () => {
   test('dropped by Genesys with no request waiting and no stream listening: logged, not reopened', async () => {
     const h = harness();
     await h.link.connect();
+    const socket = h.link.current() as unknown as { ws: WebSocket };
     fake.sockets[0]!.close(1011);
-    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    await waitFor(() => socket.ws.readyState === WebSocket.CLOSED);
+    expect(h.desk.socketLost).toHaveBeenCalledTimes(1);
     expect(h.link.isConnecting).toBe(false);
     expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
     expect(h.link.current()).toBeUndefined();
     expect(h.events).toEqual([]);
-    expect(h.logLines).toContainEqual(expect.objectContaining({ level: 30, code: 1011 }));
+    expect(h.logLines).toContainEqual(
+      expect.objectContaining({ level: 30, code: 1011, msg: 'guest socket closed by the other side' }),
+    );
   });
 
   test('a connection Genesys said it closes is not reopened for streams, and they are told once', async () => {
@@ -576,8 +616,10 @@ describe('a socket closing', () => {
     await h.link.connect();
     fake.sockets[0]!.send(connectionClosed);
     await roundTrip(fake.sockets[0]!);
+    const socket = h.link.current() as unknown as { ws: WebSocket };
     fake.sockets[0]!.close(1000);
-    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    await waitFor(() => socket.ws.readyState === WebSocket.CLOSED);
+    expect(h.desk.socketLost).toHaveBeenCalledTimes(1);
     expect(h.link.isConnecting).toBe(false);
     expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
     expect(h.events.map(label)).toEqual(['session:closed']);
@@ -589,8 +631,10 @@ describe('a socket closing', () => {
     // A JWT request Genesys has not answered yet (this Guest API never does).
     void h.link.desk.request('jwt', (tracingId) => ({ action: 'getJwt', tracingId })).catch(() => undefined);
     expect(h.link.desk.size).toBe(1);
+    const socket = h.link.current() as unknown as { ws: WebSocket };
     fake.sockets[0]!.terminate();
-    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    await waitFor(() => socket.ws.readyState === WebSocket.CLOSED);
+    expect(h.desk.socketLost).toHaveBeenCalledTimes(1);
     expect(h.beforeSocketOpen).toHaveBeenCalledTimes(2);
     await waitFor(() => h.link.isReady());
     expect(fake.sockets).toHaveLength(2);
@@ -645,16 +689,21 @@ describe('giving up', () => {
     expect(h.events).toEqual([{ type: 'session', state: 'unavailable', detail: 'down' }]);
   });
 
-  test('a rate limit is not retried', async () => {
-    const h = harness();
-    h.session.listeners = 1;
-    const limited = new GuestApiError('rate_limited', 'slow down', { retryAfterSeconds: 5 });
-    h.beforeSocketOpen.mockRejectedValue(limited);
-    const result = failureOf(h.link.connect());
-    await jest.advanceTimersByTimeAsync(60_000);
-    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
-    expect(await result).toBe(limited);
-  });
+  // A rate limit, a store that cannot count the attempt, a conversation signed in elsewhere meanwhile: asking
+  // again at once gets the same answer, even while streams listen.
+  test.each(['rate_limited', 'store_unavailable', 'cannot_downgrade'] as const)(
+    '%s is not retried, though a stream listens',
+    async (failure) => {
+      const h = harness();
+      h.session.listeners = 1;
+      const refused = new GuestApiError(failure, 'not now', { retryAfterSeconds: 5 });
+      h.beforeSocketOpen.mockRejectedValue(refused);
+      const result = failureOf(h.link.connect());
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+      expect(await result).toBe(refused);
+    },
+  );
 
   test('an open circuit is not retried for requests alone: it answers at once', async () => {
     const h = harness();

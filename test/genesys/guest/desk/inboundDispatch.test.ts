@@ -485,7 +485,7 @@ describe('what each frame does to a session', () => {
       h.feed(named('Join', { nickname: 'Alex', firstName: 'Alexander' }));
       h.feed(named('Disconnect', { firstName: 'Alex', lastName: 'Smith' }, { readOnly: 'false' }));
       h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Join' } }]));
-      expect(h.session.events).toEqual([
+      expect(h.session.events).toStrictEqual([
         { type: 'presence', genesysId: expect.any(String), presence: 'join', name: 'Alex' },
         {
           type: 'presence',
