@@ -41,29 +41,101 @@ afterEach(() => closeAll());
  */
 function fakeAnswer(held = 0) {
   const written: string[] = [];
+  /** The status and headers set, and whether they were sent before the first write. */
+  const head = { status: 0, headers: {} as Record<string, string>, flushed: false };
   const res = Object.assign(new EventEmitter(), {
     destroyed: false,
     writableLength: held,
     writableNeedDrain: false,
     ended: false,
-    status: () => res,
-    setHeaders: () => res,
-    setHeader: () => res,
-    flushHeaders: () => undefined,
+    status: (code: number) => ((head.status = code), res),
+    setHeaders: (headers: Map<string, string>) => {
+      for (const [name, value] of headers) head.headers[name.toLowerCase()] = value;
+      return res;
+    },
+    setHeader: (name: string, value: string) => ((head.headers[name.toLowerCase()] = value), res),
+    flushHeaders: () => void (head.flushed = written.length === 0),
     write: (chunk: string) => written.push(res.ended ? `after the end: ${chunk}` : chunk) > 0,
     end: () => {
       res.ended = true;
       res.emit('close');
     },
   });
-  return { res: res as unknown as Response, written };
+  return { res: res as unknown as Response, written, head };
 }
+
+/** Lets every callback already due run: a replay whose history answered has written what it found by then. */
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 
 /** The events in what was written to a fake answer, as [event, data]. */
 const eventsIn = (written: string[]) =>
   parseEventStream(`HTTP/1.1 200 OK\r\n\r\n${written.join('')}`)
     .filter((e) => e.event)
     .map((e) => [e.event, e.data]);
+
+describe('what a stream writes, in order', () => {
+  const T = 1_800_000_000_000;
+  /** One stream event as written: its id line (the client's place), its name and its data. */
+  const written = (id: string, event: string, data: unknown) =>
+    `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+  // First in this file: a stream whose serving broke shows here as a transcript that differs, not as a wait.
+  test('its head, open, a heartbeat, each event with the place it leaves the client at, then the final event', () => {
+    jest.useFakeTimers({ now: T });
+    try {
+      const streams = new LiveStreams(streamOptions({ heartbeatMs: 1000, now: () => Date.now() }));
+      const fake = fakeSession();
+      const answer = fakeAnswer();
+      streams.serve(answer.res, fake.session, { guestToken: 'a', ip: '127.0.0.1' });
+      expect(answer.head).toEqual({
+        status: 200,
+        headers: {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        },
+        flushed: true,
+      });
+      expect([streams.count, fake.subscribers]).toEqual([1, 1]);
+      jest.advanceTimersByTime(1000);
+      const m1 = textMessage('m1', 'hi', T);
+      const r1: ReceiptEvent = { messageId: 'm1', status: 'read', at: new Date(T).toISOString() };
+      fake.emit({ type: 'typing', durationMs: 5 });
+      fake.emit({ type: 'message', message: m1 });
+      fake.emit({ type: 'receipt', receipt: r1 });
+      fake.emit({ type: 'presence', presence: 'join', name: 'Alex' });
+      fake.emit({ type: 'session', state: 'reconnecting', detail: 'socket lost' });
+      fake.emit({ type: 'session', state: 'expired' });
+      fake.emit({ type: 'message', message: textMessage('m2', 'too late', T) });
+      const opened = positionAt(T);
+      expect(answer.written).toEqual([
+        'retry: 2000\n\n',
+        written(opened, 'session', { state: 'open' }),
+        ': heartbeat\n\n',
+        written(opened, 'typing', { durationMs: 5 }),
+        written('m1', 'message', m1),
+        written('m1', 'receipt', r1),
+        written('m1', 'presence', { presence: 'join', name: 'Alex' }),
+        written('m1', 'session', { state: 'reconnecting', detail: 'socket lost' }),
+        'event: session\ndata: {"state":"expired","detail":"","reconnect":false}\n\n',
+      ]);
+      expect([streams.count, fake.subscribers]).toEqual([0, 0]);
+
+      // A client that leaves: its close alone lets everything go, and nothing more is written to it.
+      const left = fakeAnswer();
+      streams.serve(left.res, fake.session, { guestToken: 'b', ip: '127.0.0.1' });
+      (left.res as unknown as EventEmitter).emit('close');
+      fake.emit({ type: 'typing', durationMs: 5 });
+      jest.advanceTimersByTime(5000);
+      expect([streams.count, fake.subscribers, left.written.length]).toEqual([0, 0, 2]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
 
 describe('the caps and the cut-offs', () => {
   test('heartbeat comments keep an idle stream alive', async () => {
@@ -540,15 +612,15 @@ describe('what each answer, refusal and event says', () => {
       tell('closed');
       from('agent-1', 'outbound', 'human');
       tell('holiday');
-      fake.emit({ type: 'typing', durationMs: 1000 });
-      await stream.next((e) => e.event === 'typing');
+      // The final event comes whatever the stream sends or holds back before it.
+      fake.emit({ type: 'session', state: 'expired' });
+      await stream.ended;
       expect(stream.events.filter((e) => e.event === 'availability').map((e) => dataOf(e).reason)).toEqual([
         'open',
         'no_agents',
         'closed',
       ]);
-      stream.close();
-      await waitFor(() => listeners.size === 0);
+      expect(listeners.size).toBe(0);
     });
 
     test('an expiry notice is withdrawn by a message alone: typing and presence leave it standing', async () => {
@@ -563,7 +635,8 @@ describe('what each answer, refusal and event says', () => {
       expect(stream.events.some((e) => e.event === 'session' && dataOf(e).state === 'expiry_cleared')).toBe(false);
       expiresAt = Date.now() + 10 * EXPIRY_WARNING_MS;
       fake.emit({ type: 'message', message: textMessage('m1') });
-      await stream.next((e) => e.event === 'session' && dataOf(e).state === 'expiry_cleared');
+      fake.emit({ type: 'typing', durationMs: 1000 });
+      await stream.next((e) => e.event === 'typing' && e.id === 'm1');
       expect(stream.events.map((e) => (e.event === 'session' ? dataOf(e).state : e.event))).toEqual([
         'open',
         'expiring',
@@ -572,6 +645,7 @@ describe('what each answer, refusal and event says', () => {
         // Withdrawn as the message goes out, just before it.
         'expiry_cleared',
         'message',
+        'typing',
       ]);
       stream.close();
     });
@@ -658,17 +732,18 @@ describe('what each answer, refusal and event says', () => {
       const { res, written } = fakeAnswer();
       streams.serve(res, fake.session, { guestToken: 'a', ip: '127.0.0.1' }, read.history);
       try {
-        await waitFor(() => release !== undefined);
+        expect(read.reads).toEqual(['resume']);
         fake.emit({ type: 'session', state: 'signed_out', detail: 'signed out' });
         fake.emit({ type: 'session', state: 'closed', detail: 'the agent ended it' });
         release!();
-        await waitFor(() => streams.count === 0);
+        await settle();
         expect(written.filter((chunk) => chunk.startsWith('after the end'))).toEqual([]);
         expect(eventsIn(written).map(([event, data]) => [event, JSON.parse(data!)])).toEqual([
           ['session', { state: 'open' }],
           ['message', expect.objectContaining({ id: 'm2' })],
           ['session', { state: 'signed_out', detail: 'signed out', reconnect: false }],
         ]);
+        expect([streams.count, fake.subscribers]).toEqual([0, 0]);
       } finally {
         streams.endAll('the case is over');
       }
@@ -751,7 +826,7 @@ describe('what each answer, refusal and event says', () => {
       ];
       const { fake, url } = await opened(history('g2', page, receipts));
       const stream = await openStream(url);
-      await stream.next((e) => e.event === 'receipt' && dataOf(e).messageId === 'g2');
+      // Live after the resume's replay, whatever it sent: the events before it are all the replay's.
       fake.emit({ type: 'receipt', receipt: receipt('r1', 'read', T0) });
       await stream.next((e) => e.event === 'receipt' && dataOf(e).messageId === 'r1');
       expect(stream.events.map((e) => [e.event, e.id, e.event === 'receipt' ? dataOf(e) : undefined])).toEqual([
@@ -807,7 +882,7 @@ describe('what each answer, refusal and event says', () => {
       const replay = history('r2', () => new Promise((resolve) => (release = resolve)));
       const { fake, url } = await opened(replay);
       const stream = await openStream(url);
-      await waitFor(() => replay.reads.length === 1);
+      expect(replay.reads).toEqual(['resume']);
       fake.emit({ type: 'message', message: textMessage('g2', 'guest', T0 - 3000) });
       release([
         textMessage('g1', 'guest', T0 - 5000),
@@ -840,7 +915,7 @@ describe('what each answer, refusal and event says', () => {
       for (const id of ids) fake.emit({ type: 'message', message: textMessage(id) });
       await stream.next((e) => e.id === ids.at(-1));
       fake.emit({ type: 'session', state: 'reconnected' });
-      await waitFor(() => replay.reads.length === 1);
+      expect(replay.reads).toEqual(['reconnect']);
       fake.emit({ type: 'message', message: textMessage('after') });
       await stream.next((e) => e.id === 'after');
       const from = stream.events.findIndex((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
@@ -902,11 +977,14 @@ describe('what each answer, refusal and event says', () => {
       ];
       const partial = await opened(history(positionAt(since), page));
       const stream = await openStream(partial.url);
-      await stream.next((e) => e.id === 'since');
+      // A live event after the replay: what came before it is all the replay sent.
+      partial.fake.emit({ type: 'typing', durationMs: 1 });
+      await stream.next((e) => e.event === 'typing');
       expect(stream.events.map((e) => [e.event, e.id, e.event === 'session' ? dataOf(e).state : undefined])).toEqual([
         ['session', positionAt(since), 'open'],
         ['message', 'at-the-skew', undefined],
         ['message', 'since', undefined],
+        ['typing', 'since', undefined],
       ]);
       stream.close();
 
@@ -914,7 +992,12 @@ describe('what each answer, refusal and event says', () => {
         Array.from({ length: PROOF_PAGE_SIZE }, (_, i) => textMessage(`p${i}`, 'e', (i === 0 ? oldest : since) + i));
       const full = await opened(history(positionAt(since), pageOf(since)));
       const all = await openStream(full.url);
-      await all.next((e) => e.id === `p${PROOF_PAGE_SIZE - 1}`);
+      full.fake.emit({ type: 'typing', durationMs: 1 });
+      await all.next((e) => e.event === 'typing');
+      expect(all.events.map((e) => e.id).slice(2)).toEqual([
+        ...Array.from({ length: PROOF_PAGE_SIZE }, (_, i) => `p${i}`),
+        `p${PROOF_PAGE_SIZE - 1}`,
+      ]);
       expect(all.events.slice(0, 2).map((e) => [e.event, dataOf(e)])).toEqual([
         ['session', { state: 'open' }],
         [
@@ -958,7 +1041,7 @@ describe('what each answer, refusal and event says', () => {
       expect(replay.reads).toEqual([]);
       fake.emit({ type: 'session', state: 'reconnected' });
       fake.emit({ type: 'message', message: textMessage('live', 'hi', T0 - 10_000) });
-      await waitFor(() => replay.reads.length === 1);
+      expect(replay.reads).toEqual(['reconnect']);
       release([m1, textMessage('missed', 'a', T0 - 30_000)]);
       await stream.next((e) => e.id === 'live');
       expect(stream.events.filter((e) => e.event === 'message').map((e) => e.id)).toEqual(['m1', 'missed', 'live']);
@@ -974,7 +1057,7 @@ describe('what each answer, refusal and event says', () => {
       fake.emit({ type: 'session', state: 'reconnected' });
       fake.emit({ type: 'session', state: 'expired', detail: 'gone' });
       fake.emit({ type: 'message', message: textMessage('after-the-end') });
-      await waitFor(() => replay.reads.length === 1);
+      expect(replay.reads).toEqual(['reconnect']);
       release([textMessage('missed', 'a', T0 + 1)]);
       await stream.ended;
       expect(stream.events.map((e) => [e.event, e.event === 'session' ? dataOf(e).state : e.id])).toEqual([
@@ -996,13 +1079,64 @@ describe('what each answer, refusal and event says', () => {
       await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
       fake.emit({ type: 'session', state: 'reconnected' });
       fake.emit({ type: 'message', message: textMessage('held') });
-      await waitFor(() => replay.reads.length === 1);
+      expect(replay.reads).toEqual(['reconnect']);
       // The page closes (the customer left) while the replay's history read is under way.
       stream.close();
       await waitFor(() => streams.count === 0);
       release([textMessage('missed', 'a', T0 + 1)]);
-      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      await settle();
       expect(shown).toEqual([]);
+    });
+
+    test('resumed from an id the newest page does not hold: says so at the place it had, then sends the whole page', async () => {
+      const streams = new LiveStreams(streamOptions({ now: () => T0 }));
+      const fake = fakeSession();
+      const { res, written } = fakeAnswer();
+      const page = [textMessage('m1', 'hi', T0 - 2000), textMessage('m2', 'hi', T0 - 1000)];
+      const gone = history('gone', page);
+      streams.serve(res, fake.session, { guestToken: 'a', ip: '127.0.0.1' }, gone.history);
+      try {
+        expect(gone.reads).toEqual(['resume']);
+        await settle();
+        const sent = parseEventStream(`HTTP/1.1 200 OK\r\n\r\n${written.join('')}`).filter((e) => e.event);
+        expect(sent.map((e) => [e.id, e.event, JSON.parse(e.data!)])).toEqual([
+          [positionAt(T0), 'session', { state: 'open' }],
+          [
+            positionAt(T0),
+            'session',
+            {
+              state: 'replay_incomplete',
+              detail: 'The last event seen is older than the newest history page; reload the history.',
+            },
+          ],
+          ['m1', 'message', page[0]],
+          ['m2', 'message', page[1]],
+        ]);
+      } finally {
+        streams.endAll('the case is over');
+      }
+    });
+
+    test('history that cannot be read says so, then what waited behind the read follows, in order', async () => {
+      const streams = new LiveStreams(streamOptions({ now: () => T0 }));
+      const fake = fakeSession();
+      const { res, written } = fakeAnswer();
+      const unreadable = history(undefined, () => Promise.reject(new Error('Genesys said 503')));
+      streams.serve(res, fake.session, { guestToken: 'a', ip: '127.0.0.1' }, unreadable.history);
+      try {
+        fake.emit({ type: 'session', state: 'reconnected' });
+        fake.emit({ type: 'message', message: textMessage('after', 'hi', T0 + 1) });
+        expect(unreadable.reads).toEqual(['reconnect']);
+        await settle();
+        expect(eventsIn(written).map(([event, data]) => [event, JSON.parse(data!)])).toEqual([
+          ['session', { state: 'open' }],
+          ['session', { state: 'reconnected' }],
+          ['session', { state: 'replay_incomplete', detail: 'Could not read what was missed; reload the history.' }],
+          ['message', expect.objectContaining({ id: 'after' })],
+        ]);
+      } finally {
+        streams.endAll('the case is over');
+      }
     });
 
     test('history that cannot be read says so, and the stream goes on', async () => {
