@@ -46,11 +46,15 @@ describe('genesys_bff_shared_store_up follows Redis', () => {
     });
     // Before its connection is ready (no I/O has run yet).
     expect(await up()).toBe(0);
-    await waitFor(async () => (await up()) === 1);
+    // The gauge is set with the store's own verdict: each wait is on the verdict, then the gauge must agree.
+    await waitFor(() => store!.up, 10_000);
+    expect(await up()).toBe(1);
     await redis.kill();
-    await waitFor(async () => (await up()) === 0);
+    await waitFor(() => !store!.up, 10_000);
+    expect(await up()).toBe(0);
     await redis.restart();
-    await waitFor(async () => (await up()) === 1, 10_000, 50);
+    await waitFor(() => store!.up, 10_000, 50);
+    expect(await up()).toBe(1);
   }, 30_000);
 });
 

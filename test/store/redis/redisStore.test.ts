@@ -70,12 +70,40 @@ describe('as Redis comes and goes', () => {
     return { store, captured };
   }
 
+  // First: a store whose operations never settle fails here, by what it told, not by a wait elsewhere.
+  test('an operation settles in the turn its answer or refusal is read', async () => {
+    // No PING check meanwhile: on a busy machine its verdict could refuse the operations before they are sent.
+    const { store } = storeOn(await server(), { pingIntervalMs: 3_600_000 });
+    await waitFor(() => store.up, 5000);
+    const connection = store['redis'] as unknown as { sendCommand(command: Command, ...rest: unknown[]): unknown };
+    const send = connection.sendCommand.bind(connection);
+    const replies: Promise<unknown>[] = [];
+    connection.sendCommand = (command, ...rest) => {
+      if (/^(get|no-such-command)$/i.test(command.name)) replies.push(command.promise.catch(() => undefined));
+      return send(command, ...rest);
+    };
+    try {
+      const outcomes: string[] = [];
+      const told = (error: unknown) => outcomes.push((error as AppError).code);
+      void store.get('k').then(() => outcomes.push('served'), told);
+      void store.command('NO-SUCH-COMMAND').then(() => outcomes.push('served'), told);
+      // The two are the first sent (the loss watch's own GET may follow them).
+      await waitFor(() => replies.length >= 2, 5000);
+      await Promise.all(replies.slice(0, 2));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(outcomes.sort()).toEqual(['served', 'store_unavailable']);
+    } finally {
+      delete (connection as { sendCommand?: unknown }).sendCommand;
+    }
+  }, 20_000);
+
   describe('readiness says what the durability check found', () => {
     test('a Redis that can lose records: answering, with the problems named', async () => {
       const readiness = new Readiness();
       const { store } = storeOn(await server(), { readiness });
       await store.durability;
-      await waitFor(() => readiness.report().checks.redis?.durability !== undefined);
+      // Its finding is in readiness in the turn the check ends.
+      await new Promise((resolve) => setImmediate(resolve));
       expect(readiness.report().checks.redis).toMatchObject({
         ok: true,
         detail: 'Redis answers.',
@@ -100,7 +128,8 @@ describe('as Redis comes and goes', () => {
         { readiness },
       );
       await store.durability;
-      await waitFor(() => readiness.report().checks.redis?.durability !== undefined);
+      // Its finding is in readiness in the turn the check ends.
+      await new Promise((resolve) => setImmediate(resolve));
       expect(readiness.report().checks.redis).toMatchObject({
         ok: true,
         durability: ['not checked: CONFIG GET refused'],
@@ -225,7 +254,17 @@ describe('as Redis comes and goes', () => {
   describe("the rate limiter's raw commands", () => {
     test('a script load made before Redis answers waits for it', async () => {
       const { store } = storeOn(await server());
-      await expect(store.command('SCRIPT', 'LOAD', "return 'ok'")).resolves.toMatch(/^[0-9a-f]{40}$/);
+      let loaded: unknown;
+      const load = store.command('SCRIPT', 'LOAD', "return 'ok'").then(
+        (sha) => (loaded = sha),
+        (error: unknown) => (loaded = error),
+      );
+      // The load goes out once Redis is ready, before the durability check's questions on the same connection:
+      // answered in order, it has its answer once they have theirs.
+      await store.durability;
+      await store.ping();
+      expect(loaded).toMatch(/^[0-9a-f]{40}$/);
+      await load;
     }, 20_000);
 
     test('NOSCRIPT reaches the limiter as Redis said it (it reloads its script); other failures are store_unavailable', async () => {
@@ -465,8 +504,26 @@ describe('beyond up and down', () => {
     const readiness = new Readiness();
     const { store } = storeOn(await server(), { readiness, pingIntervalMs: 20 });
     await store.durability;
-    await waitFor(() => readiness.report().checks.redis?.durability !== undefined);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Its finding is in readiness in the turn the check ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readiness.report().checks.redis?.durability).toBeDefined();
+    // Three PINGs answered after it.
+    const connection = store['redis'] as unknown as { sendCommand(command: Command, ...rest: unknown[]): unknown };
+    const send = connection.sendCommand.bind(connection);
+    let answered = 0;
+    connection.sendCommand = (command, ...rest) => {
+      if (command.name === 'ping')
+        command.promise.then(
+          () => answered++,
+          () => undefined,
+        );
+      return send(command, ...rest);
+    };
+    try {
+      await waitFor(() => answered >= 3, 5000);
+    } finally {
+      delete (connection as { sendCommand?: unknown }).sendCommand;
+    }
     expect(readiness.report().checks.redis).toMatchObject({
       ok: true,
       detail: 'Redis answers.',
@@ -518,7 +575,7 @@ describe('beyond up and down', () => {
       await store.durability;
       await expect(store.command('NO-SUCH-COMMAND')).rejects.toMatchObject({
         code: 'store_unavailable',
-        logDetail: { storeError: expect.stringMatching(/unknown command/i) },
+        logDetail: { storeError: expect.stringMatching(/^ERR unknown command/) },
       });
       await flushTracing();
       expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['redis NO-SUCH-COMMAND']);
@@ -543,7 +600,11 @@ describe('beyond up and down', () => {
     await expect(store.ping()).resolves.toBeUndefined();
     redis.pause();
     try {
-      await expect(store.ping()).rejects.toMatchObject({
+      // Refused at the store's own deadline (1 s), long before the connection would give the PING up.
+      let refused: unknown;
+      store.ping().catch((error: unknown) => (refused = error));
+      await waitFor(() => refused !== undefined, 5000);
+      expect(refused).toMatchObject({
         code: 'store_unavailable',
         logDetail: { storeError: 'Redis did not answer within 1000 ms' },
       });
@@ -574,7 +635,7 @@ describe('beyond up and down', () => {
       refused.captured.lines().find((l) => String(l.msg).startsWith('Could not check whether the shared store')),
     ).toMatchObject({
       redisNode: `127.0.0.1:${closed.port}`,
-      storeError: expect.stringMatching(/unknown command/i),
+      storeError: expect.stringMatching(/^ERR unknown command/),
     });
   }, 20_000);
 
@@ -673,8 +734,9 @@ describe('beyond up and down', () => {
     release();
     await waitFor(() => rounds === 2);
     release();
-    await store['lossRounds'];
+    await new Promise((resolve) => setImmediate(resolve));
     expect(rounds).toBe(2);
+    await store['lossRounds'];
   }, 20_000);
 
   test("its connection waits at least 2 s for Redis to accept it, however short a command's own bound", async () => {
