@@ -26,9 +26,13 @@ export async function openStream(url: string, headers: Record<string, string> = 
     resolve: (e: SseEvent) => void;
     reject: (error: Error) => void;
   }[] = [];
-  /** Set once the service ended the stream: a wait for a further event fails then, not at its bound. */
+  /** Set once the service ended or cut the stream: a wait for a further event fails then, not at its bound. */
   let endedByService = false;
   const unmatched = () => new Error(`the stream ended with no matching event; got ${JSON.stringify(events)}`);
+  const endedByTheService = () => {
+    endedByService = true;
+    for (const w of waiters.splice(0)) w.reject(unmatched());
+  };
   const stream: SseStream = {
     status: res.status,
     headers: res.headers,
@@ -63,11 +67,7 @@ export async function openStream(url: string, headers: Record<string, string> = 
     try {
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) {
-          endedByService = true;
-          for (const w of waiters.splice(0)) w.reject(unmatched());
-          return;
-        }
+        if (done) return endedByTheService();
         buffer += value;
         let cut: number;
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
@@ -99,7 +99,8 @@ export async function openStream(url: string, headers: Record<string, string> = 
         }
       }
     } catch {
-      // aborted by close()
+      // Aborted by close(), or cut by the service's side (its instance killed, a proxy's reset).
+      if (!controller.signal.aborted) endedByTheService();
     }
   })();
   return stream;
