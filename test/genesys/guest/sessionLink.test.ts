@@ -77,6 +77,19 @@ afterEach(async () => {
   await fake.close();
 });
 
+/** A whole guest session on the scripted Guest API (closed after each test). */
+function sessionOnFake(): GuestSession {
+  return new GuestSession({
+    token: randomUUID(),
+    deploymentId: 'deployment',
+    webMessagingUrl: fake.url,
+    origin: 'http://localhost:3000',
+    named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (http://localhost:3000)' },
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 5000,
+  });
+}
+
 function linkOf(s: GuestSession): SessionLink {
   return (s as unknown as { link: SessionLink }).link;
 }
@@ -117,15 +130,7 @@ test('a socket whose configure failed is closed, and its late SessionResponse ne
     first.once('close', once);
     first.ping();
   };
-  session = new GuestSession({
-    token: randomUUID(),
-    deploymentId: 'deployment',
-    webMessagingUrl: fake.url,
-    origin: 'http://localhost:3000',
-    named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (http://localhost:3000)' },
-    logger: pino({ level: 'silent' }),
-    requestTimeoutMs: 5000,
-  });
+  session = sessionOnFake();
   const info = await linkOf(session).connect();
   expect(fake.sockets).toHaveLength(2);
   expect(info).toMatchObject({ maxCustomDataBytes: 2222, readOnly: false });
@@ -141,15 +146,7 @@ test("a session's stream is told a message its new socket brought before reconne
     if (index === 1) socket.send(agentMessage('overtaking'));
     socket.send(sessionResponse({}, frame.tracingId));
   };
-  session = new GuestSession({
-    token: randomUUID(),
-    deploymentId: 'deployment',
-    webMessagingUrl: fake.url,
-    origin: 'http://localhost:3000',
-    named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (http://localhost:3000)' },
-    logger: pino({ level: 'silent' }),
-    requestTimeoutMs: 5000,
-  });
+  session = sessionOnFake();
   const events: GuestEvent[] = [];
   session.subscribe((event) => events.push(event));
   await session.ready();
