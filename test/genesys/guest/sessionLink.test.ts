@@ -7,6 +7,7 @@ import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import type { SessionResponse } from '../../../src/genesys/guest/protocol/frames';
 import { GuestSession } from '../../../src/genesys/guest/guestSession';
 import type { GuestEvent } from '../../../src/genesys/guest/desk/sessionNews';
+import type { GuestSocket } from '../../../src/genesys/guest/link';
 import { SessionLink, type LinkOptions } from '../../../src/genesys/guest/sessionLink';
 import { metricsText } from '../../../src/observability/metrics';
 import { CONFIGURED as INFO, StandInLinkSession, StandInProof } from '../../support/linkSession';
@@ -336,6 +337,25 @@ describe('connecting', () => {
     expect(fake.sockets).toHaveLength(2);
     expect(h.configured).toHaveBeenCalledTimes(1);
     expect(h.configured).toHaveBeenCalledWith(INFO);
+    expect(h.link.isReady()).toBe(true);
+  });
+
+  test('a socket whose configure failed is let go and closed at once, not kept open while the next try waits', async () => {
+    const h = harness();
+    let refused: GuestSocket | undefined;
+    h.configure.mockImplementationOnce(async () => {
+      refused = h.link.current();
+      throw new GuestApiError('unavailable', 'Genesys could not configure the session.');
+    });
+    // What the link holds when its next try asks for a socket.
+    const atNextTry: Array<{ holds: GuestSocket | undefined; refusedOpen: boolean | undefined }> = [];
+    h.beforeSocketOpen.mockImplementation(async () => {
+      if (refused) atNextTry.push({ holds: h.link.current(), refusedOpen: refused.isOpen });
+    });
+    await expect(h.link.connect()).resolves.toBe(INFO);
+    expect(refused).toBeDefined();
+    expect(atNextTry).toEqual([{ holds: undefined, refusedOpen: false }]);
+    expect(fake.sockets).toHaveLength(2);
     expect(h.link.isReady()).toBe(true);
   });
 
