@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import axios from 'axios';
-import nock from 'nock';
 import { startSimulator, type Simulator } from '../../../../simulator';
 import { GuestHistory } from '../../../../src/genesys/guest/rest/history';
 import { GuestJwtCache, type GuestJwt } from '../../../../src/genesys/guest/rest/guestJwt';
@@ -36,25 +37,31 @@ test('after a 401, history asks for a new JWT and retries with it, not with the 
   const session = hub.session(randomUUID());
   await session.ready();
   const refused = (await session.getJwt()).jwt;
+  // The Platform API's history, on loopback: a stand-in no other suite's interceptors can answer in its place.
   const seen: string[] = [];
-  nock('https://api.jwt.test')
-    .get('/api/v2/webmessaging/messages')
-    .query(true)
-    .times(2)
-    .reply(function () {
-      const auth = String(this.req.headers.authorization);
-      seen.push(auth);
-      return auth === `bearer ${refused}`
-        ? [401, { code: 'bad.credentials' }]
-        : [200, { entities: [], pageNumber: 1, total: 0 }];
-    });
-  const history = new GuestHistory(axios.create(), 'https://api.jwt.test', 'http://localhost:3000');
-  const page = await history.page(session, 1, 25);
-  expect(page.messages).toEqual([]);
-  expect(seen).toHaveLength(2);
-  expect(seen[0]).toBe(`bearer ${refused}`);
-  expect(seen[1]).not.toBe(`bearer ${refused}`);
-  nock.cleanAll();
+  const paths: string[] = [];
+  const api = http.createServer((req, res) => {
+    const auth = String(req.headers.authorization);
+    seen.push(auth);
+    paths.push(new URL(req.url ?? '/', 'http://api').pathname);
+    res.setHeader('content-type', 'application/json');
+    if (auth === `bearer ${refused}`) res.writeHead(401).end(JSON.stringify({ code: 'bad.credentials' }));
+    else res.writeHead(200).end(JSON.stringify({ entities: [], pageNumber: 1, total: 0 }));
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = api.address() as AddressInfo;
+    const history = new GuestHistory(axios.create(), `http://127.0.0.1:${port}`, 'http://localhost:3000');
+    const page = await history.page(session, 1, 25);
+    expect(page.messages).toEqual([]);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toBe(`bearer ${refused}`);
+    expect(seen[1]).not.toBe(`bearer ${refused}`);
+    expect(paths).toEqual(['/api/v2/webmessaging/messages', '/api/v2/webmessaging/messages']);
+  } finally {
+    api.closeAllConnections();
+    await new Promise<void>((resolve) => api.close(() => resolve()));
+  }
 });
 
 describe('GuestJwtCache', () => {
