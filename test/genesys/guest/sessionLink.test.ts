@@ -342,19 +342,17 @@ describe('connecting', () => {
 
   test('a socket whose configure failed is let go and closed at once, not kept open while the next try waits', async () => {
     const h = harness();
-    let refused: GuestSocket | undefined;
-    h.configure.mockImplementationOnce(async () => {
-      refused = h.link.current();
-      throw new GuestApiError('unavailable', 'Genesys could not configure the session.');
+    // What the link holds once the failure has been handled, long before the next try is due.
+    const afterFailure = new Promise<{ holds: GuestSocket | undefined; refusedOpen: boolean }>((resolve) => {
+      h.configure.mockImplementationOnce(async () => {
+        const refused = h.link.current()!;
+        setImmediate(() => resolve({ holds: h.link.current(), refusedOpen: refused.isOpen }));
+        throw new GuestApiError('unavailable', 'Genesys could not configure the session.');
+      });
     });
-    // What the link holds when its next try asks for a socket.
-    const atNextTry: Array<{ holds: GuestSocket | undefined; refusedOpen: boolean | undefined }> = [];
-    h.beforeSocketOpen.mockImplementation(async () => {
-      if (refused) atNextTry.push({ holds: h.link.current(), refusedOpen: refused.isOpen });
-    });
-    await expect(h.link.connect()).resolves.toBe(INFO);
-    expect(refused).toBeDefined();
-    expect(atNextTry).toEqual([{ holds: undefined, refusedOpen: false }]);
+    const connected = h.link.connect();
+    expect(await afterFailure).toEqual({ holds: undefined, refusedOpen: false });
+    await expect(connected).resolves.toBe(INFO);
     expect(fake.sockets).toHaveLength(2);
     expect(h.link.isReady()).toBe(true);
   });
