@@ -589,6 +589,23 @@ describe('proving a send from history', () => {
       expect(await lost).toEqual({ delivered: 'g-early' });
     });
 
+    test('a send in doubt is judged from when it was written, not from when the proof runs: a slow reconnect still proves it', async () => {
+      let clock = now();
+      const d = new RequestDesk(
+        new StandInSocket(),
+        120_000,
+        { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
+        () => clock,
+      );
+      const lost = d.request<NormalizedMessage>('send', () => ({}), { messageId: 'ours', text: 'where is my order?' });
+      const echo = inbound({ id: 'g-slow', time: new Date(clock).toISOString() });
+      d.socketLost();
+      // Reconnecting took far longer than the clock-skew allowance.
+      clock += 10 * CLOCK_SKEW_MS;
+      await new DeliveryLedger(page(echo), logger, () => clock).settleInDoubt(d);
+      await expect(lost).resolves.toMatchObject({ id: 'g-slow' });
+    });
+
     test('only the sends in doubt are judged: one written on the new socket waits for its own echo', async () => {
       const ledger = new DeliveryLedger(page(), logger, now);
       const { desk: d, send } = desk();
