@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import pino from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startSimulator, type Simulator } from '../../../simulator';
@@ -321,6 +322,19 @@ describe('messages', () => {
       tracingId: expect.any(String),
       message: { type: 'Text', text: 'Hello there', metadata: { id: messageId } },
     });
+  });
+
+  test('a file goes up to the plain-HTTP upload URL a ws:// Guest API (a local simulator) gives, and Genesys confirms it', async () => {
+    const session = hub.session(randomUUID());
+    const bytes = Buffer.from('a receipt, as a picture');
+    const uploaded = await session.attachments.upload({
+      fileName: 'receipt.png',
+      mediaType: 'image/png',
+      size: bytes.length,
+      open: () => Readable.from([bytes]),
+    });
+    expect(sim.framesFor(session.token, 'onAttachment')).toHaveLength(1);
+    expect(uploaded).toEqual({ attachmentId: expect.any(String), downloadUrl: expect.stringMatching(/^http:\/\//) });
   });
 
   test('custom attributes travel inside message.channel.metadata.customAttributes, exactly', async () => {
