@@ -333,8 +333,12 @@ describe('messages', () => {
       size: bytes.length,
       open: () => Readable.from([bytes]),
     });
-    expect(sim.framesFor(session.token, 'onAttachment')).toHaveLength(1);
-    expect(uploaded).toEqual({ attachmentId: expect.any(String), downloadUrl: expect.stringMatching(/^http:\/\//) });
+    const asked = sim.framesFor(session.token, 'onAttachment');
+    expect(asked).toHaveLength(1);
+    expect(uploaded).toEqual({
+      attachmentId: (asked[0]!.frame as { attachmentId: string }).attachmentId,
+      downloadUrl: expect.stringMatching(/^http:\/\//),
+    });
   });
 
   test('custom attributes travel inside message.channel.metadata.customAttributes, exactly', async () => {

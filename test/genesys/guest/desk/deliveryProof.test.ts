@@ -538,13 +538,13 @@ describe('proving a send from history', () => {
   describe('sends in doubt after a socket dropped', () => {
     const now = () => SENT_AT + 1000;
 
-    /** A desk whose socket takes every frame; `lose()` drops it under what was written. */
-    function desk() {
+    /** A desk whose socket takes every frame, on `clock`; `socketLost()` drops it under what was written. */
+    function desk(clock: () => number = now) {
       const d = new RequestDesk(
         new StandInSocket(),
         60_000,
         { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
-        now,
+        clock,
       );
       const outcome = (promise: Promise<NormalizedMessage>) =>
         promise.then(
@@ -591,19 +591,14 @@ describe('proving a send from history', () => {
 
     test('a send in doubt is judged from when it was written, not from when the proof runs: a slow reconnect still proves it', async () => {
       let clock = now();
-      const d = new RequestDesk(
-        new StandInSocket(),
-        120_000,
-        { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
-        () => clock,
-      );
-      const lost = d.request<NormalizedMessage>('send', () => ({}), { messageId: 'ours', text: 'where is my order?' });
+      const { desk: d, send } = desk(() => clock);
+      const lost = send('ours', { text: 'where is my order?' });
       const echo = inbound({ id: 'g-slow', time: new Date(clock).toISOString() });
       d.socketLost();
       // Reconnecting took far longer than the clock-skew allowance.
       clock += 10 * CLOCK_SKEW_MS;
       await new DeliveryLedger(page(echo), logger, () => clock).settleInDoubt(d);
-      await expect(lost).resolves.toMatchObject({ id: 'g-slow' });
+      expect(await lost).toEqual({ delivered: 'g-slow' });
     });
 
     test('only the sends in doubt are judged: one written on the new socket waits for its own echo', async () => {
